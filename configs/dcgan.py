@@ -1,0 +1,28 @@
+"""DCGAN (Radford et al. 2015) on MNIST: the default run of jaxgan.
+
+  python train.py --config=configs/dcgan.py
+
+G: z(100) -> 7x7x256 -> 14x14x128 -> 28x28x64 -> 28x28x1, transposed 4x4
+convolutions with BatchNorm and ReLU, tanh; D: 4x4 stride-2 convolutions with
+LeakyReLU(0.2), BatchNorm after the first; N(0, 0.02) weights; Adam 2e-4,
+beta1 = 0.5; batch 64.
+
+For the paper's 64x64 network (LSUN, CelebA) on a dataset of 64x64 images:
+  python train.py --config=configs/dcgan.py --config.resolution=64 \
+      --config.dataset=NAME
+
+On 2 CPU cores: TIMING_DCGAN. It produces: RESULT_DCGAN
+"""
+
+from configs import default
+
+
+def get_config():
+  config = default.get_config()
+  config.model = 'dcgan'
+  config.resolution = 28
+  config.num_steps = 3_000
+  config.log_every = 100
+  config.sample_every = 500
+  config.checkpoint_every = 500
+  return config

@@ -1,0 +1,1 @@
+"""jaxgan: the classic GAN family in JAX and Flax, written as pure functions."""

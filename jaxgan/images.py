@@ -1,0 +1,49 @@
+"""Sample grids: images in [-1, 1] tiled into one picture, saved as PNG."""
+
+import math
+import os
+
+import numpy as np
+from PIL import Image
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+  """Maps images from [-1, 1] to uint8 [0, 255], clipping what lies outside."""
+  images = (np.asarray(images, np.float32) + 1.0) * 127.5
+  return np.clip(np.round(images), 0, 255).astype(np.uint8)
+
+
+def make_grid(images: np.ndarray, *, columns: int | None = None,
+              padding: int = 2) -> np.ndarray:
+  """Tiles a batch of images into one image, row by row.
+
+  Args:
+    images: (N, H, W, C) in [-1, 1].
+    columns: images per row; defaults to ceil(sqrt(N)).
+    padding: pixels of black between and around the images.
+
+  Returns:
+    (rows * (H + padding) + padding, columns * (W + padding) + padding, C)
+    uint8.
+  """
+  if images.ndim != 4:
+    raise ValueError(f'make_grid takes (N, H, W, C) images, got shape {images.shape}.')
+  count, height, width, channels = images.shape
+  columns = columns or math.ceil(math.sqrt(count))
+  rows = math.ceil(count / columns)
+  grid = np.zeros((rows * (height + padding) + padding,
+                   columns * (width + padding) + padding, channels), np.uint8)
+  for index, image in enumerate(to_uint8(images)):
+    top = padding + (index // columns) * (height + padding)
+    left = padding + (index % columns) * (width + padding)
+    grid[top:top + height, left:left + width] = image
+  return grid
+
+
+def save_png(path: str, grid: np.ndarray) -> None:
+  """Writes a uint8 (H, W, C) image with C in {1, 3} as PNG, atomically."""
+  image = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
+  os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
+  temporary = path + '.tmp'
+  image.save(temporary, format='PNG')
+  os.replace(temporary, path)

@@ -1,0 +1,84 @@
+"""What a user sees while a run trains: a progress bar or log lines, and TensorBoard."""
+
+import logging
+import os
+import sys
+import time
+
+import numpy as np
+import tensorboardX
+import tqdm
+
+
+class Reporter:
+  """Progress on the terminal (or periodic log lines) and TensorBoard events.
+
+  Only one process of a multi-host run should report: the others make a
+  Reporter with `enabled=False`, which does nothing.
+  """
+
+  def __init__(self, workdir: str, *, first_step: int, num_steps: int,
+               enabled: bool = True):
+    self._enabled = enabled
+    self._num_steps = num_steps
+    self._last_time = time.monotonic()
+    self._last_step = first_step
+    self._writer = None
+    self._bar = None
+    if not enabled:
+      return
+    self._writer = tensorboardX.SummaryWriter(os.path.join(workdir, 'tensorboard'))
+    # A bar redrawn in place is for a person at a terminal; in a log file
+    # (CI, a cluster job) it is noise, so plain log lines are written instead.
+    if sys.stderr.isatty():
+      self._bar = tqdm.tqdm(total=num_steps, initial=first_step, unit='step',
+                            dynamic_ncols=True, file=sys.stderr)
+
+  def advance(self, step: int) -> None:
+    """Marks that the run has reached `step`."""
+    if self._bar is not None:
+      self._bar.update(step - self._bar.n)
+
+  def scalars(self, step: int, metrics: dict[str, float]) -> None:
+    """Logs metrics at `step`, adding the steps per second since last time."""
+    if not self._enabled:
+      return
+    now = time.monotonic()
+    if step > self._last_step:
+      metrics = dict(metrics, steps_per_second=(step - self._last_step) /
+                     max(now - self._last_time, 1e-9))
+    self._last_time, self._last_step = now, step
+    for name, value in metrics.items():
+      self._writer.add_scalar(name, value, step)
+    self._writer.flush()
+    shown = {name: metrics[name] for name in
+             ('discriminator_loss', 'generator_loss', 'd_real', 'd_fake',
+              'steps_per_second') if name in metrics}
+    if self._bar is not None:
+      self._bar.set_postfix({name.replace('discriminator', 'D').replace(
+          'generator', 'G'): f'{value:.3g}' for name, value in shown.items()},
+                            refresh=False)
+    else:
+      logging.info('step %d/%d: %s', step, self._num_steps,
+                   ', '.join(f'{name}={value:.4g}' for name, value in shown.items()))
+
+  def image(self, step: int, tag: str, grid: np.ndarray) -> None:
+    """Logs a uint8 (H, W, C) image."""
+    if self._enabled:
+      self._writer.add_image(tag, grid, step, dataformats='HWC')
+      self._writer.flush()
+
+  def message(self, text: str) -> None:
+    """A line for the user that does not break the progress bar."""
+    if not self._enabled:
+      return
+    if self._bar is not None:
+      self._bar.write(text, file=sys.stderr)
+    else:
+      logging.info(text)
+
+  def close(self) -> None:
+    if self._bar is not None:
+      self._bar.close()
+    if self._writer is not None:
+      self._writer.close()

@@ -1,0 +1,216 @@
+"""Tests of jaxgan.layers: the fast convolutions equal the plain XLA ones."""
+
+import re
+
+import chex
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from absl.testing import parameterized
+from jax import lax
+
+from jaxgan import layers
+
+_DN = ('NHWC', 'HWIO', 'NHWC')
+_TOL = dict(rtol=1e-5, atol=1e-4)
+
+# (name, height, width, kernel, stride, padding): the DCGAN geometries
+# (28 -> 14 -> 7, 64 -> 32 -> 16 -> 8 -> 4 -> 1) plus odd and ragged ones,
+# where (H + 2p - k) % s != 0 leaves padded rows that no window reaches.
+_CONV_CASES = (
+    ('k4s2p1_28', 28, 28, 4, 2, 1),
+    ('k4s2p1_14', 14, 14, 4, 2, 1),
+    ('k4s2p1_7_odd', 7, 7, 4, 2, 1),
+    ('k4s2p1_64', 64, 64, 4, 2, 1),
+    ('k4s2p1_8', 8, 8, 4, 2, 1),
+    ('k4s1p0_4_to_1', 4, 4, 4, 1, 0),
+    ('k3s1p1_7', 7, 7, 3, 1, 1),
+    ('k3s1p1_28', 28, 28, 3, 1, 1),
+    ('k3s2p1_7', 7, 7, 3, 2, 1),
+    ('k3s2p0_8', 8, 8, 3, 2, 0),
+    ('k4s2p0_7_ragged', 7, 9, 4, 2, 0),
+    ('k3s1p0_5x6', 5, 6, 3, 1, 0),
+    ('k4s1p1_6', 6, 6, 4, 1, 1),
+)
+
+# (name, height, width, kernel, stride, padding) of the transposed conv's input.
+_CONV_T_CASES = (
+    ('k4s2p1_7_to_14', 7, 7, 4, 2, 1),
+    ('k4s2p1_14_to_28', 14, 14, 4, 2, 1),
+    ('k4s2p1_4_to_8', 4, 4, 4, 2, 1),
+    ('k4s2p1_32_to_64', 32, 32, 4, 2, 1),
+    ('k4s1p0_1_to_4', 1, 1, 4, 1, 0),
+    ('k3s1p1_7', 7, 7, 3, 1, 1),
+    ('k3s2p1_5x6', 5, 6, 3, 2, 1),
+    ('k4s2p0_3', 3, 3, 4, 2, 0),
+    ('k3s2p0_4', 4, 4, 3, 2, 0),
+)
+
+
+def _random(seed, shape):
+  # NumPy, not jax.random: eager jax.random compiles a kernel per shape, which
+  # would dominate this file's run time.
+  return jnp.asarray(np.random.default_rng(seed).normal(size=shape), jnp.float32)
+
+
+def _plain_conv(x, kernel, stride, padding):
+  return lax.conv_general_dilated(x, kernel, (stride, stride), [(padding, padding)] * 2,
+                                  dimension_numbers=_DN)
+
+
+def _adjoint_definition(y, kernel, stride, padding):
+  """conv_transpose2d by definition: the vjp in x of conv2d with the I/O-swapped kernel."""
+  k = kernel.shape[0]
+  out = [(n - 1) * stride - 2 * padding + k for n in y.shape[1:3]]
+  x = jnp.zeros((y.shape[0], *out, kernel.shape[3]), y.dtype)
+  swapped = jnp.swapaxes(kernel, 2, 3)
+  _, vjp = jax.vjp(lambda x: _plain_conv(x, swapped, stride, padding), x)
+  return vjp(y)[0]
+
+
+def _flax_conv_transpose(y, kernel, stride, padding):
+  """Flax's own layer with the settings equivalent to PyTorch ConvTranspose2d.
+
+  Flax pads the stride-dilated input, so PyTorch's padding p is k - 1 - p on
+  each side; transpose_kernel=True makes Flax's kernel the I/O-swapped
+  kernel of the forward conv whose gradient this is: (k, k, out, in).
+  """
+  k = kernel.shape[0]
+  module = nn.ConvTranspose(kernel.shape[3], (k, k), strides=(stride, stride),
+                            padding=[(k - 1 - padding, k - 1 - padding)] * 2,
+                            transpose_kernel=True, use_bias=False)
+  return module.apply({'params': {'kernel': jnp.swapaxes(kernel, 2, 3)}}, y)
+
+
+def _values_and_grads(fns, x, kernel):
+  """Each fn's value and vjp in (x, kernel) along one random cotangent, in one jit."""
+  shape = jax.eval_shape(fns[0], x, kernel).shape
+  cotangent = _random(99, shape)
+
+  @jax.jit  # One compilation for all fns: compiling dominates these tests.
+  def run(x, kernel):
+    results = []
+    for fn in fns:
+      y, vjp = jax.vjp(fn, x, kernel)
+      results.append((y, *vjp(cotangent)))
+    return results
+
+  return run(x, kernel)
+
+
+def _conv_lines(fn, *args):
+  text = jax.jit(fn).lower(*args).as_text()
+  return [line for line in text.splitlines() if 'stablehlo.convolution' in line]
+
+
+class ConvFunctionsTest(parameterized.TestCase):
+
+  @parameterized.named_parameters(*_CONV_CASES)
+  def test_conv2d_equals_plain_conv(self, height, width, k, stride, padding):
+    x, kernel = _random(0, (2, height, width, 3)), _random(1, (k, k, 3, 5))
+    fast, plain = _values_and_grads(
+        [lambda x, w: layers.conv2d(x, w, stride=stride, padding=padding),
+         lambda x, w: _plain_conv(x, w, stride, padding)], x, kernel)
+    expected_size = [(n + 2 * padding - k) // stride + 1 for n in (height, width)]
+    chex.assert_shape(fast[0], (2, *expected_size, 5))
+    chex.assert_trees_all_close(fast, plain, **_TOL)
+
+  @parameterized.named_parameters(*_CONV_T_CASES)
+  def test_conv_transpose2d_equals_adjoint_and_flax(self, height, width, k, stride, padding):
+    y, kernel = _random(2, (2, height, width, 5)), _random(3, (k, k, 5, 3))
+    fast, definition, flax_layer = _values_and_grads(
+        [lambda y, w: layers.conv_transpose2d(y, w, stride=stride, padding=padding),
+         lambda y, w: _adjoint_definition(y, w, stride, padding),
+         lambda y, w: _flax_conv_transpose(y, w, stride, padding)], y, kernel)
+    expected_size = [(n - 1) * stride - 2 * padding + k for n in (height, width)]
+    chex.assert_shape(fast[0], (2, *expected_size, 3))
+    chex.assert_trees_all_close(fast, definition, **_TOL)
+    chex.assert_trees_all_close(fast, flax_layer, **_TOL)
+
+  def test_all_convolutions_canonical_to_second_order(self):
+    x, kernel = _random(4, (2, 7, 7, 3)), _random(5, (4, 4, 3, 5))
+
+    def model(x, w):  # Down then up, as in D(G(z)).
+      h = layers.conv2d(x, w, stride=2, padding=1)
+      return jnp.sum(layers.conv_transpose2d(h, jnp.swapaxes(w, 2, 3), stride=2, padding=1) ** 2)
+
+    def penalty(x, w):  # A gradient penalty: differentiated twice below.
+      return jnp.sum(jax.grad(model)(x, w) ** 2)
+
+    lines = _conv_lines(jax.grad(penalty, argnums=(0, 1)), x, kernel)
+    self.assertNotEmpty(lines)
+    for line in lines:
+      self.assertIn('[b, 0, 1, f]x[0, 1, i, o]->[b, 0, 1, f]', line)
+      self.assertIn('lhs_dilate = [1, 1]', line)
+
+  def test_second_order_gradient_equals_plain(self):
+    x, kernel = _random(6, (2, 7, 7, 3)), _random(7, (4, 4, 3, 5))
+
+    def penalty(conv, conv_t):
+      def model(x, w):
+        h = jnp.tanh(conv(x, w, stride=2, padding=1))
+        return jnp.sum(conv_t(h, jnp.swapaxes(w, 2, 3), stride=2, padding=1) ** 2)
+      return jax.jit(jax.grad(lambda x, w: jnp.sum(jax.grad(model)(x, w) ** 2), (0, 1)))
+
+    fast = penalty(layers.conv2d, layers.conv_transpose2d)(x, kernel)
+    plain = penalty(layers.xla_conv2d, layers.xla_conv_transpose2d)(x, kernel)
+    for a, b in zip(fast, plain):  # Entries reach 1e5 and cancel: compare to the scale.
+      np.testing.assert_allclose(a, b, atol=1e-5 * float(jnp.max(jnp.abs(b))))
+
+
+class ModulesTest(parameterized.TestCase):
+
+  @parameterized.named_parameters(
+      ('conv_k4s2p1', layers.Conv, 14, 4, 2, 1),
+      ('conv_k3s1p1', layers.Conv, 7, 3, 1, 1),
+      ('conv_t_k4s2p1', layers.ConvTranspose, 7, 4, 2, 1),
+      ('conv_t_k4s1p0', layers.ConvTranspose, 1, 4, 1, 0),
+  )
+  def test_fast_and_xla_agree(self, cls, size, k, stride, padding):
+    x = _random(8, (2, size, size, 3))
+    make = lambda impl: cls(features=4, kernel_size=k, stride=stride, padding=padding,
+                            bias_init=nn.initializers.normal(1.0), implementation=impl)
+    init = lambda impl: jax.jit(make(impl).init)(jax.random.key(0), x)['params']
+    params = init('fast')
+    chex.assert_trees_all_equal_shapes(params, jax.eval_shape(lambda: init('xla')))
+    chex.assert_shape(params['kernel'], (k, k, 3, 4))
+    fast, xla = _values_and_grads(
+        [lambda p, x, impl=impl: make(impl).apply({'params': p}, x) for impl in ('fast', 'xla')],
+        params, x)
+    chex.assert_trees_all_close(fast, xla, **_TOL)
+
+  def test_dtype_and_leading_batch_dims(self):
+    x = jnp.ones((3, 2, 7, 7, 4), jnp.float32)
+    module = layers.ConvTranspose(features=2, kernel_size=4, dtype=jnp.bfloat16)
+    y, params = jax.eval_shape(module.init_with_output, jax.random.key(5), x)
+    chex.assert_shape(y, (3, 2, 14, 14, 2))
+    self.assertEqual(y.dtype, jnp.bfloat16)
+    self.assertEqual(params['params']['kernel'].dtype, jnp.float32)
+
+  def test_dcgan_shapes(self):
+    def apply(stack, x):
+      for module in stack:  # Shapes only: nothing is compiled.
+        x, _ = jax.eval_shape(module.init_with_output, jax.random.key(6), x)
+      return x
+
+    convt = lambda f, s=2, p=1: layers.ConvTranspose(f, 4, stride=s, padding=p)
+    conv = lambda f, s=2, p=1, k=4: layers.Conv(f, k, stride=s, padding=p)
+    chex.assert_shape(apply([convt(8), convt(4), conv(1, 1, 1, 3)], jnp.ones((2, 7, 7, 16))),
+                      (2, 28, 28, 1))
+    chex.assert_shape(apply([conv(4), conv(8)], jnp.ones((2, 28, 28, 1))), (2, 7, 7, 8))
+    generator = [convt(16, 1, 0), convt(8), convt(4), convt(4), convt(3)]
+    chex.assert_shape(apply(generator, jnp.ones((2, 1, 1, 32))), (2, 64, 64, 3))
+    discriminator = [conv(4), conv(4), conv(8), conv(16), conv(1, 1, 0)]
+    chex.assert_shape(apply(discriminator, jnp.ones((2, 64, 64, 3))), (2, 1, 1, 1))
+
+  def test_auto_is_fast_on_cpu(self):
+    if jax.default_backend() != 'cpu':
+      self.skipTest('CPU only')
+    self.assertEqual(layers._resolve('auto'), 'fast')
+
+  def test_unknown_implementation(self):
+    module = layers.Conv(features=2, kernel_size=3, implementation='cudnn')
+    with pytest.raises(ValueError, match=re.escape("('auto', 'fast', 'xla')")):
+      jax.eval_shape(module.init, jax.random.key(7), jnp.ones((1, 4, 4, 1)))
