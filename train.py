@@ -6,6 +6,7 @@
 Running the same command again resumes from the workdir's latest checkpoint.
 """
 
+import logging
 import os
 
 from absl import app
@@ -31,6 +32,9 @@ flags.mark_flags_as_required(['config'])
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  # Orbax and TFDS log every file they touch at INFO through absl's logger;
+  # keep the terminal for jaxgan's own lines.
+  logging.getLogger('absl').setLevel(logging.WARNING)
   if _DISTRIBUTED.value:
     jax.distributed.initialize()
   config_name = os.path.splitext(os.path.basename(config_flags.get_config_filename(flags.FLAGS['config'])))[0]

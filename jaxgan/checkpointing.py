@@ -109,9 +109,14 @@ class Checkpointer:
         self._set_aside(step, error)
         continue
       state = restored['state']
-      state = state.replace(key=jax.random.wrap_key_data(
-          state.key, impl=jax.random.key_impl(key)))
-      return state, dict(restored['data_position'])
+      # Keys are made by jax.random.key, with the default implementation.
+      typed_key = jax.random.wrap_key_data(state.key)
+      if typed_key.dtype != key.dtype:
+        raise ValueError(
+            f'The checkpoint at step {step} holds a {typed_key.dtype} key where '
+            f'a {key.dtype} key was expected: the run was made with another '
+            'jax_default_prng_impl. Set the same one to resume it.')
+      return state.replace(key=typed_key), dict(restored['data_position'])
     return None
 
   def _set_aside(self, step: int, error: Exception) -> None:

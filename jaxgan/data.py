@@ -15,6 +15,8 @@ from collections.abc import Iterator
 import concurrent.futures
 import dataclasses
 import functools
+import os
+import re
 from typing import Any
 
 import numpy as np
@@ -214,6 +216,9 @@ def _decoded_split(
   builder, source = _data_source(name, split, data_dir)
   shape = builder.info.features[IMAGE_KEY].shape
   with_labels = _num_classes(builder) is not None
+  cached = _read_decoded_cache(builder, split, len(source), with_labels)
+  if cached is not None:
+    return cached
   images = np.empty((len(source), *shape), dtype=np.uint8)
   labels = np.empty((len(source),), dtype=np.int32) if with_labels else None
   for start in range(0, len(source), _DECODE_CHUNK):
@@ -223,11 +228,59 @@ def _decoded_split(
     images[start:stop] = chunk_images
     if with_labels:
       labels[start:stop] = chunk_labels
+  _write_decoded_cache(builder, split, images, labels)
   # Shared between callers through the cache: make accidental writes fail.
   images.flags.writeable = False
   if labels is not None:
     labels.flags.writeable = False
   return images, labels
+
+
+def _decoded_cache_paths(builder: tfds.core.DatasetBuilder, split: str) -> tuple[str, str]:
+  # Inside the prepared dataset's own folder, so that re-preparing the
+  # dataset (which replaces the folder) also drops the cache.
+  stem = os.path.join(os.fspath(builder.data_dir),
+                      'jaxgan-decoded-' + re.sub(r'[^A-Za-z0-9_.-]', '_', split))
+  return stem + '-images.npy', stem + '-labels.npy'
+
+
+def _read_decoded_cache(builder: tfds.core.DatasetBuilder, split: str, count: int,
+                        with_labels: bool) -> tuple[np.ndarray, np.ndarray | None] | None:
+  """The split as decoded by an earlier process, or None.
+
+  Decoding MNIST's PNGs takes 6 to 9 s on 2 cores, paid by every run,
+  resume and test process; reading the decoded arrays back takes a few ms.
+  """
+  images_path, labels_path = _decoded_cache_paths(builder, split)
+  try:
+    images = np.load(images_path, mmap_mode='r')
+    labels = np.load(labels_path) if with_labels else None
+  except (OSError, ValueError):
+    return None
+  if images.shape != (count, *builder.info.features[IMAGE_KEY].shape) or (
+      labels is not None and labels.shape != (count,)):
+    return None
+  images = np.array(images)
+  images.flags.writeable = False
+  if labels is not None:
+    labels.flags.writeable = False
+  return images, labels
+
+
+def _write_decoded_cache(builder: tfds.core.DatasetBuilder, split: str,
+                         images: np.ndarray, labels: np.ndarray | None) -> None:
+  """Saves the decoded split beside the dataset, if that folder is writable."""
+  images_path, labels_path = _decoded_cache_paths(builder, split)
+  try:
+    # Labels first: a reader only trusts the cache once the images exist,
+    # and each file appears whole, through a rename.
+    for path, array in ((labels_path, labels), (images_path, images)):
+      if array is not None:
+        temporary = f'{path}.tmp-{os.getpid()}.npy'
+        np.save(temporary, array)
+        os.replace(temporary, path)
+  except OSError:
+    pass  # A read-only dataset folder: decode again next time.
 
 
 def _to_float(images: np.ndarray) -> np.ndarray:

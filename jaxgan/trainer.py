@@ -243,17 +243,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
       f.write(config.to_json_best_effort(indent=2))
   checkpointer = checkpointing.Checkpointer(
       os.path.join(workdir, 'checkpoints'), max_to_keep=config.keep_checkpoints)
-  batches = data.BatchIterator(
-      config.dataset, global_batch_size=config.batch_size, seed=config.seed,
-      data_dir=config.data_dir or None, process_index=jax.process_index(),
-      process_count=jax.process_count())
-
   restored = checkpointer.restore_latest(abstract_state(gan, mesh))
   if restored is None:
-    state = initial_state(gan, config.seed, mesh)
+    state, position = initial_state(gan, config.seed, mesh), None
   else:
     state, position = restored
-    batches.restore(position)
     logging.info('Resuming from the checkpoint at step %d in %s.',
                  int(state.step), checkpointer.directory)
   first_step = int(jax.device_get(state.step))
@@ -263,6 +257,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
                  first_step, config.num_steps)
     checkpointer.close()
     return state
+  batches = data.BatchIterator(
+      config.dataset, global_batch_size=config.batch_size, seed=config.seed,
+      data_dir=config.data_dir or None, process_index=jax.process_index(),
+      process_count=jax.process_count())
+  if position is not None:
+    batches.restore(position)
 
   train_step = step_lib.make_train_step(
       generator=gan.generator, discriminator=gan.discriminator,
@@ -310,6 +310,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
   finally:
     checkpointer.close()
     reporter.close()
+    batches.close()
   elapsed = time.monotonic() - start_time
   logging.info('Trained steps %d to %d in %.1f s (%.2f steps/s). Samples in %s.',
                first_step, step, elapsed, (step - first_step) / max(elapsed, 1e-9),

@@ -27,14 +27,6 @@ TRAIN_MEAN_PIXEL = 0.1307  # on the [0, 1] scale, the usual normalisation consta
 TEST_MEAN_PIXEL = 0.1325
 
 
-@pytest.fixture(scope='session')
-def data_dir(tmp_path_factory) -> str:
-  """A TFDS data_dir holding `bundled_mnist`, prepared once for the session."""
-  path = str(tmp_path_factory.mktemp('tfds'))
-  data.dataset_info(data.BUNDLED_MNIST, data_dir=path)
-  return path
-
-
 def _iterator(data_dir: str, **kwargs) -> data.BatchIterator:
   kwargs = {'global_batch_size': 64, 'seed': 0, **kwargs}
   return data.BatchIterator(data.BUNDLED_MNIST, data_dir=data_dir, **kwargs)
