@@ -12,8 +12,10 @@ value and gradient of mean(D(G(h))) in G's and D's parameters and an SGD
 update, jitted; timed after a warm-up call, median of several repeats. The
 scan variant runs the same step `--scan-steps` times in one `lax.scan`.
 
-Measured on a 2-core CPU shared with other work (load average ~3, so take
-+-20%), jax 0.10.2, batch 64, --repeats 3; ms per step:
+Measured with jax 0.10.2, batch 64, on a 2-core CPU shared with other work:
+the fast path's step time flips between ~150 ms and ~300 ms as the other
+work takes a core or not, so compare figures from neighbouring runs only.
+ms per step, --repeats 3:
 
   | variant                | xla    | fast  | xla / fast |
   | ---                    | ---:   | ---:  | ---:       |
@@ -21,10 +23,18 @@ Measured on a 2-core CPU shared with other work (load average ~3, so take
   | in lax.scan (4 steps)  | 11441  | 277   | 41.3x      |
 
 The same with XLA_FLAGS=--xla_cpu_experimental_ynn_fusion_type=-individual_convolution
-(it exists in jax 0.10.2's XLA and helps the fast path about 2x):
+(the flag exists in jax 0.10.2's XLA):
 
   | jitted step            | 3476   | 160   | 21.8x      |
   | in lax.scan (4 steps)  | 9332   | 144   | 64.8x      |
+
+Most of the fast path's 2x between the two tables is the machine's load, not
+the flag: five alternating fast-only runs (`--implementations fast
+--repeats 5` / 7) without / with the flag gave jitted 167 / 142, 165 / 277,
+304 / 301, 308 / 289, 323 / 142 ms. Where load was alike the flag saved
+0 to 15% (op-level: 10 to 40% on the input and kernel gradients of the big
+transposed convs, nothing on their forward); on 'xla' it saved 5 to 20%, which
+leaves 'xla' 10 to 60 times slower either way.
 
 The flag is for measurement only: XLA versions that do not know it abort at
 start-up, so it must never go into library code.

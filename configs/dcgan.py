@@ -25,4 +25,5 @@ def get_config():
   config.log_every = 100
   config.sample_every = 500
   config.checkpoint_every = 500
+  config.eval_every = 1000
   return config

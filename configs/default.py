@@ -53,4 +53,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.num_samples = 64         # Images in each grid, from one fixed z.
   config.checkpoint_every = 1000  # A checkpoint in workdir/checkpoints.
   config.keep_checkpoints = 3     # How many of the latest to keep.
+  # Sample quality (FID, KID, precision/recall, IS in the MNIST classifier's
+  # features; see jaxgan/evaluation.py) to TensorBoard and metrics.json,
+  # every so many steps and at the end; 0 turns it off. MNIST-like data only.
+  config.eval_every = 0
+  config.eval_samples = 10_000
   return config

@@ -20,4 +20,5 @@ def get_config():
   config.log_every = 500
   config.sample_every = 2_000
   config.checkpoint_every = 5_000
+  config.eval_every = 5_000
   return config

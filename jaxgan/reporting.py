@@ -62,6 +62,16 @@ class Reporter:
       logging.info('step %d/%d: %s', step, self._num_steps,
                    ', '.join(f'{name}={value:.4g}' for name, value in shown.items()))
 
+  def evaluation(self, step: int, results: dict[str, float]) -> None:
+    """Logs sample-quality figures under eval/ and says them once."""
+    if not self._enabled:
+      return
+    for name, value in results.items():
+      self._writer.add_scalar(f'eval/{name}', value, step)
+    self._writer.flush()
+    self.message(f'step {step}: ' + ', '.join(
+        f'{name}={value:.4g}' for name, value in results.items()))
+
   def image(self, step: int, tag: str, grid: np.ndarray) -> None:
     """Logs a uint8 (H, W, C) image."""
     if self._enabled:

@@ -9,6 +9,7 @@ checkpoints into the workdir.
 
 import contextlib
 import dataclasses
+import json
 import logging
 import math
 import os
@@ -28,6 +29,7 @@ from jax.sharding import NamedSharding, PartitionSpec as P
 from jaxgan import checkpointing
 from jaxgan import data
 from jaxgan import dcgan
+from jaxgan import evaluation
 from jaxgan import images
 from jaxgan import losses
 from jaxgan import mlp
@@ -87,9 +89,11 @@ def check_config(config: ml_collections.ConfigDict, *,
     raise _choice_error('resolution', config.resolution, DCGAN_PRESETS)
   for field in ('batch_size', 'num_steps', 'latent_dim', 'log_every',
                 'sample_every', 'checkpoint_every', 'keep_checkpoints',
-                'num_samples'):
+                'num_samples', 'eval_samples'):
     if config[field] < 1:
       raise ValueError(f'config.{field} = {config[field]} must be at least 1.')
+  if config.eval_every < 0:
+    raise ValueError(f'config.eval_every = {config.eval_every} must be 0 (never) or more.')
   if config.batch_size % device_count:
     larger = math.ceil(config.batch_size / device_count) * device_count
     raise ValueError(
@@ -215,6 +219,67 @@ def _write_samples(reporter: reporting.Reporter, workdir: str, step: int,
   reporter.image(step, 'samples', grid)
 
 
+def _evaluate(evaluator: evaluation.MNISTEvaluator, config: ml_collections.ConfigDict,
+              gan: GAN, sample: Callable[[jax.Array], jax.Array], step: int,
+              workdir: str, reporter: reporting.Reporter, checkpoint: str | None) -> dict:
+  """Measures G, logs the figures and writes workdir/metrics.json."""
+  images = evaluation.generate_images(
+      sample, num_samples=config.eval_samples, latent_dim=gan.latent_dim,
+      seed=config.seed + 1)
+  results = evaluator(images)
+  floor = evaluator.real_vs_real(config.eval_samples)
+  reporter.evaluation(step, results)
+  if jax.process_index() == 0:
+    evaluation.write_report(os.path.join(workdir, 'metrics.json'), step=step,
+                            checkpoint=checkpoint, num_samples=config.eval_samples,
+                            results=results, floor=floor)
+  return {'metrics': results, 'real_vs_real': floor}
+
+
+def evaluate_checkpoint(workdir: str, *, num_samples: int | None = None) -> dict:
+  """Evaluates the latest checkpoint of a run made by `train_and_evaluate`.
+
+  Writes `metrics.json` into the workdir, recording which checkpoint, how
+  many samples and which feature network were used.
+
+  Args:
+    workdir: the run's workdir (it holds config.json and checkpoints/).
+    num_samples: samples to draw; default `config.eval_samples`.
+
+  Returns:
+    {'metrics': ..., 'real_vs_real': ...}.
+
+  Raises:
+    ValueError: if the workdir holds no run, or its images are not MNIST-like.
+  """
+  config_path = os.path.join(workdir, 'config.json')
+  if not os.path.exists(config_path):
+    raise ValueError(f'{workdir} holds no config.json: it is not a workdir that '
+                     'train.py wrote. Pass the --workdir of a run.')
+  with open(config_path) as f:
+    config = ml_collections.ConfigDict(json.load(f))
+  config.eval_samples = num_samples or config.get('eval_samples', 10_000)
+  dataset = data.dataset_info(config.dataset, data_dir=config.data_dir or None)
+  evaluation.check_evaluable(dataset.image_shape, field='--num_samples')
+  gan = build_gan(config, dataset.image_shape)
+  mesh = step_lib.make_data_mesh()
+  checkpointer = checkpointing.Checkpointer(
+      os.path.join(workdir, 'checkpoints'), max_to_keep=config.keep_checkpoints)
+  try:
+    restored = checkpointer.restore_latest(abstract_state(gan, mesh))
+  finally:
+    checkpointer.close()
+  if restored is None:
+    raise ValueError(f'{workdir}/checkpoints holds no checkpoint to evaluate.')
+  state, _ = restored
+  step = int(jax.device_get(state.step))
+  sample = step_lib.make_sample_fn(gan.generator)
+  reporter = reporting.Reporter(workdir, first_step=step, num_steps=step, enabled=False)
+  return _evaluate(evaluation.MNISTEvaluator(data_dir=config.data_dir or None), config, gan,
+                   lambda z: sample(state, z), step, workdir, reporter,
+                   checkpoint=os.path.join(checkpointer.directory, str(step)))
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state_lib.GANState:
   """Trains the GAN that `config` describes, resuming from `workdir`.
 
@@ -234,6 +299,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
   check_config(config, device_count=mesh.size, process_count=jax.process_count())
   dataset = data.dataset_info(config.dataset, data_dir=config.data_dir or None)
   gan = build_gan(config, dataset.image_shape)
+  if config.eval_every:
+    evaluation.check_evaluable(dataset.image_shape)
 
   # Everything below may write into the workdir.
   os.makedirs(workdir, exist_ok=True)
@@ -274,6 +341,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
   batch_sharding = NamedSharding(mesh, P(step_lib.DATA_AXIS))
   reporter = reporting.Reporter(workdir, first_step=first_step,
                                 num_steps=config.num_steps, enabled=is_primary)
+  evaluator = None  # Made at the first evaluation: it embeds the test set.
   stop = _StopRequest()
   start_time = time.monotonic()
   step = first_step
@@ -298,6 +366,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
           reporter.scalars(step, metrics)
         if (step % config.sample_every == 0 or done) and is_primary:
           _write_samples(reporter, workdir, step, sample(state, sample_latents))
+        if config.eval_every and (step % config.eval_every == 0 or done):
+          evaluator = evaluator or evaluation.MNISTEvaluator(data_dir=config.data_dir or None)
+          _evaluate(evaluator, config, gan, lambda z: sample(state, z), step, workdir,
+                    reporter, checkpoint=None)
         if step % config.checkpoint_every == 0 or done:
           checkpointer.save(state, batches.position)
         if stop:

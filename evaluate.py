@@ -1,0 +1,37 @@
+"""Evaluates the latest checkpoint of a training run.
+
+  python evaluate.py --workdir=runs/dcgan [--num_samples=10000]
+
+Writes metrics.json into the workdir: FID, KID, precision/recall and the
+classifier Inception Score of G's samples against the MNIST test digits, in
+the feature space of jaxgan's MNIST classifier, beside the same figures for
+real training digits (the floor). See jaxgan/evaluation.py for the protocol.
+"""
+
+import json
+import logging
+
+from absl import app
+from absl import flags
+
+from jaxgan import trainer
+
+_WORKDIR = flags.DEFINE_string('workdir', None, 'The workdir of a run of train.py.')
+_NUM_SAMPLES = flags.DEFINE_integer(
+    'num_samples', None, 'Samples to draw; default the run\'s config.eval_samples.')
+flags.mark_flags_as_required(['workdir'])
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  logging.getLogger('absl').setLevel(logging.WARNING)
+  report = trainer.evaluate_checkpoint(_WORKDIR.value, num_samples=_NUM_SAMPLES.value)
+  print(f'{"metric":<18}{"samples":>12}{"real vs real":>14}')
+  for name, value in report['metrics'].items():
+    print(f'{name:<18}{value:>12.4g}{report["real_vs_real"][name]:>14.4g}')
+  print(f'Written to {_WORKDIR.value}/metrics.json')
+
+
+if __name__ == '__main__':
+  app.run(main)
