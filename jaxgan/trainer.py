@@ -212,6 +212,28 @@ class _StopRequest:
         signal.signal(s, handler)
 
 
+# Fields that decide the shape of the state: a checkpoint made with other
+# values cannot be restored. Learning rates, lengths and logging may change.
+_RUN_DEFINING_FIELDS = ('model', 'resolution', 'latent_dim', 'dataset', 'dtype')
+
+
+def _check_same_run(config: ml_collections.ConfigDict, workdir: str) -> None:
+  """Refuses to resume a workdir's run with a config for another model."""
+  path = os.path.join(workdir, 'config.json')
+  if not os.path.exists(path):
+    return
+  with open(path) as f:
+    saved = json.load(f)
+  changed = [f'{field}: {saved[field]!r} -> {config[field]!r}'
+             for field in _RUN_DEFINING_FIELDS
+             if field in saved and field in config and saved[field] != config[field]]
+  if changed:
+    raise ValueError(
+        f'The workdir {workdir} holds a run made with another config '
+        f'({"; ".join(changed)}), whose checkpoints this one cannot resume. '
+        f'Use a new --workdir, or the config that run was made with.')
+
+
 def _write_samples(reporter: reporting.Reporter, workdir: str, step: int,
                    samples: jax.Array) -> None:
   grid = images.make_grid(np.asarray(jax.device_get(samples)))
@@ -302,6 +324,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
   if config.eval_every:
     evaluation.check_evaluable(dataset.image_shape)
 
+  _check_same_run(config, workdir)
+
   # Everything below may write into the workdir.
   os.makedirs(workdir, exist_ok=True)
   is_primary = jax.process_index() == 0
@@ -354,7 +378,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
         state, metrics = train_step(state, batch)
         step += 1
         reporter.advance(step)
-        done = step == config.num_steps or bool(stop)
+        last = step == config.num_steps
+        done = last or bool(stop)
         if step % config.log_every == 0 or done:
           metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
           if not all(map(math.isfinite, metrics.values())):
@@ -366,7 +391,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
           reporter.scalars(step, metrics)
         if (step % config.sample_every == 0 or done) and is_primary:
           _write_samples(reporter, workdir, step, sample(state, sample_latents))
-        if config.eval_every and (step % config.eval_every == 0 or done):
+        # Not when stopped by a signal: a preempted job has seconds to save.
+        if config.eval_every and (step % config.eval_every == 0 or last):
           evaluator = evaluator or evaluation.MNISTEvaluator(data_dir=config.data_dir or None)
           _evaluate(evaluator, config, gan, lambda z: sample(state, z), step, workdir,
                     reporter, checkpoint=None)

@@ -27,7 +27,7 @@ def gan_test_config(data_dir, **overrides):
   config = gan_config.get_config()
   config.data_dir = data_dir
   config.update(dict(num_steps=30, log_every=10, sample_every=10,
-                     checkpoint_every=10, num_samples=16), **overrides)
+                     checkpoint_every=10, num_samples=16, eval_every=0), **overrides)
   return config
 
 
@@ -63,6 +63,14 @@ def test_config_mistakes_fail_before_anything_is_written(tmp_path, data_dir, ove
   assert not os.path.exists(workdir)
 
 
+def test_a_workdir_is_not_resumed_with_another_model(tmp_path, data_dir):
+  workdir = str(tmp_path)
+  trainer.train_and_evaluate(gan_test_config(data_dir, num_steps=2), workdir)
+  with pytest.raises(ValueError, match="model: 'gan' -> 'dcgan'.*new --workdir"):
+    trainer.train_and_evaluate(gan_test_config(data_dir, model='dcgan'), workdir)
+  assert os.listdir(os.path.join(workdir, 'checkpoints')) == ['2']
+
+
 def test_batch_must_divide_over_devices():
   config = gan_config.get_config()
   config.batch_size = 60
@@ -74,7 +82,7 @@ def test_batch_must_divide_over_devices():
 def test_dcgan_trains_and_writes_its_workdir(tmp_path, data_dir):
   config = dcgan_config.get_config()
   config.update(data_dir=data_dir, num_steps=4, batch_size=8, log_every=2,
-                sample_every=2, checkpoint_every=2, num_samples=4)
+                sample_every=2, checkpoint_every=2, num_samples=4, eval_every=0)
   workdir = str(tmp_path)
   state = trainer.train_and_evaluate(config, workdir)
   assert int(state.step) == 4
@@ -97,7 +105,7 @@ def test_stop_by_signal_and_resume_are_exact(tmp_path, data_dir):
   command = [sys.executable, 'train.py', '--config=configs/gan.py', f'--workdir={resumed}',
              f'--config.data_dir={data_dir}', f'--config.num_steps={num_steps}',
              '--config.checkpoint_every=10', '--config.log_every=10',
-             '--config.sample_every=1000']
+             '--config.sample_every=1000', '--config.eval_every=0']
   process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True)
   first_checkpoint = os.path.join(resumed, 'checkpoints', '10')
