@@ -55,9 +55,10 @@ class Reporter:
              ('discriminator_loss', 'generator_loss', 'd_real', 'd_fake',
               'steps_per_second') if name in metrics}
     if self._bar is not None:
+      # The bar shows steps/s and the time left itself.
       self._bar.set_postfix({name.replace('discriminator', 'D').replace(
-          'generator', 'G'): f'{value:.3g}' for name, value in shown.items()},
-                            refresh=False)
+          'generator', 'G'): f'{value:.3g}' for name, value in shown.items()
+                             if name != 'steps_per_second'}, refresh=False)
     else:
       logging.info('step %d/%d: %s', step, self._num_steps,
                    ', '.join(f'{name}={value:.4g}' for name, value in shown.items()))
