@@ -8,7 +8,6 @@ the feature space of jaxgan's MNIST classifier, beside the same figures for
 real training digits (the floor). See jaxgan/evaluation.py for the protocol.
 """
 
-import json
 import logging
 
 from absl import app
@@ -18,7 +17,8 @@ from jaxgan import trainer
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'The workdir of a run of train.py.')
 _NUM_SAMPLES = flags.DEFINE_integer(
-    'num_samples', None, 'Samples to draw; default the run\'s config.eval_samples.')
+  'num_samples', None, "Samples to draw; default the run's config.eval_samples."
+)
 flags.mark_flags_as_required(['workdir'])
 
 

@@ -17,15 +17,19 @@ from ml_collections import config_flags
 from jaxgan import trainer
 
 _CONFIG = config_flags.DEFINE_config_file(
-    'config', None, 'Path to a config file in configs/.', lock_config=True)
+  'config', None, 'Path to a config file in configs/.', lock_config=True
+)
 _WORKDIR = flags.DEFINE_string(
-    'workdir', None,
-    'Where checkpoints, samples and TensorBoard events go; '
-    'default runs/<config file name>.')
+  'workdir',
+  None,
+  'Where checkpoints, samples and TensorBoard events go; default runs/<config file name>.',
+)
 _DISTRIBUTED = flags.DEFINE_bool(
-    'distributed', False,
-    'Call jax.distributed.initialize() first, for a run over several hosts '
-    '(a TPU pod slice, a multi-node GPU job); each host runs this command.')
+  'distributed',
+  False,
+  'Call jax.distributed.initialize() first, for a run over several hosts '
+  '(a TPU pod slice, a multi-node GPU job); each host runs this command.',
+)
 flags.mark_flags_as_required(['config'])
 
 
@@ -37,7 +41,9 @@ def main(argv):
   logging.getLogger('absl').setLevel(logging.WARNING)
   if _DISTRIBUTED.value:
     jax.distributed.initialize()
-  config_name = os.path.splitext(os.path.basename(config_flags.get_config_filename(flags.FLAGS['config'])))[0]
+  config_name = os.path.splitext(
+    os.path.basename(config_flags.get_config_filename(flags.FLAGS['config']))
+  )[0]
   workdir = _WORKDIR.value or os.path.join('runs', config_name)
   trainer.train_and_evaluate(_CONFIG.value, workdir)
 

@@ -27,15 +27,19 @@ from jaxgan import classifier
 from jaxgan import data
 
 _DATA_DIR = flags.DEFINE_string(
-    'data_dir', None, "TFDS data directory for 'bundled_mnist'; default TFDS's own.")
+  'data_dir', None, "TFDS data directory for 'bundled_mnist'; default TFDS's own."
+)
 _NUM_EPOCHS = flags.DEFINE_integer('num_epochs', 6, 'Passes over the 60,000 training digits.')
 _BATCH_SIZE = flags.DEFINE_integer('batch_size', 128, 'Examples per Adam step.')
 _LEARNING_RATE = flags.DEFINE_float(
-    'learning_rate', 1e-3, 'Initial Adam learning rate, decayed to 0 (cosine).')
+  'learning_rate', 1e-3, 'Initial Adam learning rate, decayed to 0 (cosine).'
+)
 _SPLIT = flags.DEFINE_string(
-    'split', 'train', "Training split; e.g. 'train[:2000]' for a quick check of this script.")
+  'split', 'train', "Training split; e.g. 'train[:2000]' for a quick check of this script."
+)
 _SEED = flags.DEFINE_integer(
-    'seed', 1, 'Initialisation, dropout and batch-order seed (1 made the committed weights).')
+  'seed', 1, 'Initialisation, dropout and batch-order seed (1 made the committed weights).'
+)
 
 _README = """\
 # MNIST classifier weights
@@ -67,13 +71,13 @@ def main(argv):
   logging.getLogger('absl').setLevel(logging.WARNING)
   start = time.perf_counter()
   params = classifier.train_classifier(
-      data_dir=_DATA_DIR.value,
-      num_epochs=_NUM_EPOCHS.value,
-      batch_size=_BATCH_SIZE.value,
-      learning_rate=_LEARNING_RATE.value,
-      seed=_SEED.value,
-      split=_SPLIT.value,
-      log=lambda line: print(line, flush=True),
+    data_dir=_DATA_DIR.value,
+    num_epochs=_NUM_EPOCHS.value,
+    batch_size=_BATCH_SIZE.value,
+    learning_rate=_LEARNING_RATE.value,
+    seed=_SEED.value,
+    split=_SPLIT.value,
+    log=lambda line: print(line, flush=True),
   )
   minutes = (time.perf_counter() - start) / 60
   classifier.save_classifier(params, classifier.WEIGHTS_PATH)
@@ -82,26 +86,29 @@ def main(argv):
   images, labels = data.load_split(data.BUNDLED_MNIST, split='test', data_dir=_DATA_DIR.value)
   accuracy = classifier.evaluate_accuracy(stored, images, labels)
   float32_accuracy = classifier.evaluate_accuracy(params, images, labels)
-  print(f'test accuracy {accuracy:.4f} (float16 weights), {float32_accuracy:.4f} (float32); '
-        f'{minutes:.1f} min', flush=True)
+  print(
+    f'test accuracy {accuracy:.4f} (float16 weights), {float32_accuracy:.4f} (float32); '
+    f'{minutes:.1f} min',
+    flush=True,
+  )
 
   xla_flags = os.environ.get('XLA_FLAGS')
   command = ' '.join(shlex.quote(a) for a in ['python', 'train_classifier.py', *sys.argv[1:]])
   if xla_flags:
     command = f'XLA_FLAGS={shlex.quote(xla_flags)} {command}'
   readme = _README.format(
-      num_params=sum(x.size for x in jax.tree.leaves(params)),
-      command=command,
-      date=datetime.date.today().isoformat(),
-      epochs=_NUM_EPOCHS.value,
-      split=_SPLIT.value,
-      batch_size=_BATCH_SIZE.value,
-      learning_rate=_LEARNING_RATE.value,
-      seed=_SEED.value,
-      minutes=minutes,
-      cpus=f'{os.cpu_count()} CPU cores',
-      accuracy=accuracy,
-      sha256=classifier.file_sha256(classifier.WEIGHTS_PATH),
+    num_params=sum(x.size for x in jax.tree.leaves(params)),
+    command=command,
+    date=datetime.date.today().isoformat(),
+    epochs=_NUM_EPOCHS.value,
+    split=_SPLIT.value,
+    batch_size=_BATCH_SIZE.value,
+    learning_rate=_LEARNING_RATE.value,
+    seed=_SEED.value,
+    minutes=minutes,
+    cpus=f'{os.cpu_count()} CPU cores',
+    accuracy=accuracy,
+    sha256=classifier.file_sha256(classifier.WEIGHTS_PATH),
   )
   (classifier.WEIGHTS_DIR / 'README.md').write_text(readme)
   print(f'wrote {classifier.WEIGHTS_PATH} and README.md', flush=True)

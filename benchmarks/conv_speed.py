@@ -54,17 +54,20 @@ from jaxgan import layers
 
 class Stack(nn.Module):
   """The conv layers of the 28x28 DCGAN's G followed by D's, without dense layers."""
+
   implementation: str
 
   @nn.compact
   def __call__(self, h: jax.Array) -> jax.Array:
-    conv_t = lambda f: layers.ConvTranspose(f, 4, stride=2, padding=1,
-                                            implementation=self.implementation)
-    conv = lambda f, k, s: layers.Conv(f, k, stride=s, padding=1,
-                                       implementation=self.implementation)
-    x = nn.relu(conv_t(128)(h))               # 7 -> 14
-    x = nn.relu(conv_t(64)(x))                # 14 -> 28
-    x = jnp.tanh(conv(1, 3, 1)(x))            # G's output, 28x28x1
+    conv_t = lambda f: layers.ConvTranspose(
+      f, 4, stride=2, padding=1, implementation=self.implementation
+    )
+    conv = lambda f, k, s: layers.Conv(
+      f, k, stride=s, padding=1, implementation=self.implementation
+    )
+    x = nn.relu(conv_t(128)(h))  # 7 -> 14
+    x = nn.relu(conv_t(64)(x))  # 14 -> 28
+    x = jnp.tanh(conv(1, 3, 1)(x))  # G's output, 28x28x1
     x = nn.leaky_relu(conv(64, 4, 2)(x), 0.2)  # 28 -> 14
     return nn.leaky_relu(conv(128, 4, 2)(x), 0.2)  # 14 -> 7
 
@@ -96,13 +99,16 @@ def main():
   parser.add_argument('--batch', type=int, default=64)
   parser.add_argument('--repeats', type=int, default=5)
   parser.add_argument('--scan-steps', type=int, default=4)
-  parser.add_argument('--implementations', default='xla,fast',
-                      help="comma-separated; 'fast' alone takes seconds")
+  parser.add_argument(
+    '--implementations', default='xla,fast', help="comma-separated; 'fast' alone takes seconds"
+  )
   args = parser.parse_args()
 
   h = jax.random.normal(jax.random.key(0), (args.batch, 7, 7, 256))
-  print(f'jax {jax.__version__}, backend {jax.default_backend()}, '
-        f'XLA_FLAGS={os.environ.get("XLA_FLAGS", "")!r}, batch {args.batch}')
+  print(
+    f'jax {jax.__version__}, backend {jax.default_backend()}, '
+    f'XLA_FLAGS={os.environ.get("XLA_FLAGS", "")!r}, batch {args.batch}'
+  )
   results = {}
   for implementation in args.implementations.split(','):
     model, step = make_step(implementation)
@@ -112,10 +118,14 @@ def main():
       return jax.lax.scan(lambda p, _: step(p, h), params, length=args.scan_steps)
 
     results[implementation] = (
-        median_seconds(jax.jit(step), (params, h), args.repeats),
-        median_seconds(jax.jit(scanned), (params, h), args.repeats) / args.scan_steps)
-    print(f'{implementation:>5}: jitted step {1e3 * results[implementation][0]:8.1f} ms, '
-          f'in lax.scan {1e3 * results[implementation][1]:8.1f} ms/step', flush=True)
+      median_seconds(jax.jit(step), (params, h), args.repeats),
+      median_seconds(jax.jit(scanned), (params, h), args.repeats) / args.scan_steps,
+    )
+    print(
+      f'{implementation:>5}: jitted step {1e3 * results[implementation][0]:8.1f} ms, '
+      f'in lax.scan {1e3 * results[implementation][1]:8.1f} ms/step',
+      flush=True,
+    )
   if not {'xla', 'fast'} <= results.keys():
     return
   for i, name in enumerate(('jitted step', f'lax.scan ({args.scan_steps} steps)')):

@@ -41,7 +41,6 @@ from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags
 import jax
 from jax import lax
-import jax.numpy as jnp
 from jax.sharding import NamedSharding, PartitionSpec as P
 import ml_collections
 from ml_collections import config_flags
@@ -56,14 +55,16 @@ from jaxgan import step as step_lib
 from jaxgan import trainer
 
 _CONFIG = config_flags.DEFINE_config_file(
-    'config', os.path.join(ROOT, 'benchmarks', 'configs', 'gan_2d.py'),
-    'The benchmark config.', lock_config=True)
-_STEPS = flags.DEFINE_integer('steps', None,
-                              'Train steps per run; overrides config.num_steps.')
-_SEEDS = flags.DEFINE_integer('seeds', None,
-                              'Runs per dataset; overrides config.num_seeds.')
-_DATASET = flags.DEFINE_enum('dataset', None, ['ring', 'grid', 'both'],
-                             'Datasets to run; overrides config.dataset.')
+  'config',
+  os.path.join(ROOT, 'benchmarks', 'configs', 'gan_2d.py'),
+  'The benchmark config.',
+  lock_config=True,
+)
+_STEPS = flags.DEFINE_integer('steps', None, 'Train steps per run; overrides config.num_steps.')
+_SEEDS = flags.DEFINE_integer('seeds', None, 'Runs per dataset; overrides config.num_seeds.')
+_DATASET = flags.DEFINE_enum(
+  'dataset', None, ['ring', 'grid', 'both'], 'Datasets to run; overrides config.dataset.'
+)
 
 RESULTS_FILE = 'mode_collapse_2d.md'
 # Stream folded into a run's key for its evaluation noise, apart from the
@@ -74,6 +75,7 @@ _EVAL_STREAM = 0x2D2D
 @dataclasses.dataclass(frozen=True)
 class Mixture:
   """A 2-D Gaussian mixture with equal weights and isotropic components."""
+
   name: str
   title: str
   modes: np.ndarray
@@ -83,13 +85,14 @@ class Mixture:
 
 
 MIXTURES = {
-    'ring': Mixture('ring', '2D-ring', metrics.ring_modes(), 0.01, 1.5),
-    'grid': Mixture('grid', '2D-grid', metrics.grid_modes(), 0.05, 5.5),
+  'ring': Mixture('ring', '2D-ring', metrics.ring_modes(), 0.01, 1.5),
+  'grid': Mixture('grid', '2D-grid', metrics.grid_modes(), 0.05, 5.5),
 }
 
 
 class Summary(NamedTuple):
   """Mean and standard error of each statistic over seeds."""
+
   modes: tuple[float, float]
   high_quality: tuple[float, float]
   reverse_kl: tuple[float, float]
@@ -97,6 +100,7 @@ class Summary(NamedTuple):
 
 class Published(NamedTuple):
   """A cell of PacGAN's Table 1: mean, standard error, and whether checked."""
+
   mean: float
   error: float
   checked: bool = False
@@ -107,30 +111,22 @@ class Published(NamedTuple):
 # (GAN's modes; PacGAN4's grid row); the rest are recalled from the paper and
 # not checked against it.
 PUBLISHED: dict[str, dict[str, tuple[Published, Published, Published]]] = {
-    'GAN': {
-        'ring': (Published(6.3, 0.5, True), Published(98.2, 0.2),
-                 Published(0.45, 0.09)),
-        'grid': (Published(17.3, 0.8, True), Published(94.8, 0.7),
-                 Published(0.70, 0.07)),
-    },
-    'PacGAN2': {
-        'ring': (Published(7.9, 0.1), Published(95.6, 2.0),
-                 Published(0.07, 0.03)),
-        'grid': (Published(23.8, 0.7), Published(91.3, 0.8),
-                 Published(0.13, 0.04)),
-    },
-    'PacGAN3': {
-        'ring': (Published(7.8, 0.1), Published(97.7, 0.3),
-                 Published(0.10, 0.02)),
-        'grid': (Published(24.6, 0.4), Published(94.2, 0.4),
-                 Published(0.06, 0.02)),
-    },
-    'PacGAN4': {
-        'ring': (Published(7.8, 0.1), Published(95.9, 1.4),
-                 Published(0.07, 0.02)),
-        'grid': (Published(24.8, 0.2, True), Published(93.6, 0.6, True),
-                 Published(0.04, 0.01, True)),
-    },
+  'GAN': {
+    'ring': (Published(6.3, 0.5, True), Published(98.2, 0.2), Published(0.45, 0.09)),
+    'grid': (Published(17.3, 0.8, True), Published(94.8, 0.7), Published(0.70, 0.07)),
+  },
+  'PacGAN2': {
+    'ring': (Published(7.9, 0.1), Published(95.6, 2.0), Published(0.07, 0.03)),
+    'grid': (Published(23.8, 0.7), Published(91.3, 0.8), Published(0.13, 0.04)),
+  },
+  'PacGAN3': {
+    'ring': (Published(7.8, 0.1), Published(97.7, 0.3), Published(0.10, 0.02)),
+    'grid': (Published(24.6, 0.4), Published(94.2, 0.4), Published(0.06, 0.02)),
+  },
+  'PacGAN4': {
+    'ring': (Published(7.8, 0.1), Published(95.9, 1.4), Published(0.07, 0.02)),
+    'grid': (Published(24.8, 0.2, True), Published(93.6, 0.6, True), Published(0.04, 0.01, True)),
+  },
 }
 
 
@@ -138,29 +134,38 @@ def build_gan(config: ml_collections.ConfigDict) -> trainer.GAN:
   """Maps the config to PacGAN's 2-D networks, Adam and the G loss."""
   if config.generator_loss not in trainer.GENERATOR_LOSSES:
     raise ValueError(
-        f'config.generator_loss = {config.generator_loss!r}; choose one of '
-        f'{sorted(trainer.GENERATOR_LOSSES)}.')
+      f'config.generator_loss = {config.generator_loss!r}; choose one of '
+      f'{sorted(trainer.GENERATOR_LOSSES)}.'
+    )
   generator = mlp2d.PointGenerator(
-      hidden_features=tuple(config.generator_hidden), output_dim=2,
-      batch_norm_axis_name=step_lib.DATA_AXIS,
-      batch_norm_momentum=config.batch_norm_momentum,
-      init_stddev=config.init_stddev)
+    hidden_features=tuple(config.generator_hidden),
+    output_dim=2,
+    batch_norm_axis_name=step_lib.DATA_AXIS,
+    batch_norm_momentum=config.batch_norm_momentum,
+    init_stddev=config.init_stddev,
+  )
   discriminator = mlp2d.MaxoutDiscriminator(
-      hidden_features=tuple(config.discriminator_hidden),
-      num_pieces=config.maxout_pieces, init_stddev=config.init_stddev)
+    hidden_features=tuple(config.discriminator_hidden),
+    num_pieces=config.maxout_pieces,
+    init_stddev=config.init_stddev,
+  )
   # PacGAN's code uses one Adam step rule (one set of settings) for both.
   adam = lambda: optax.adam(config.learning_rate, b1=config.b1, b2=config.b2)
   return trainer.GAN(
-      generator=generator, discriminator=discriminator,
-      generator_optimizer=adam(), discriminator_optimizer=adam(),
-      generator_loss=trainer.GENERATOR_LOSSES[config.generator_loss],
-      latent_dim=config.latent_dim)
+    generator=generator,
+    discriminator=discriminator,
+    generator_optimizer=adam(),
+    discriminator_optimizer=adam(),
+    generator_loss=trainer.GENERATOR_LOSSES[config.generator_loss],
+    latent_dim=config.latent_dim,
+  )
 
 
 def make_train_chunk(
-    gan: trainer.GAN, mesh: jax.sharding.Mesh
-) -> Callable[[state_lib.GANState, jax.Array, jax.Array],
-              tuple[state_lib.GANState, step_lib.Metrics]]:
+  gan: trainer.GAN, mesh: jax.sharding.Mesh
+) -> Callable[
+  [state_lib.GANState, jax.Array, jax.Array], tuple[state_lib.GANState, step_lib.Metrics]
+]:
   """`chunk(state, points, order) -> (state, metrics)`: many steps in one call.
 
   `lax.scan` over `jaxgan.step.make_train_step` runs a whole chunk as one
@@ -178,10 +183,14 @@ def make_train_chunk(
     (steps, batch_size); its metrics are those of the chunk's last step.
   """
   train_step = step_lib.make_train_step(
-      generator=gan.generator, discriminator=gan.discriminator,
-      generator_optimizer=gan.generator_optimizer,
-      discriminator_optimizer=gan.discriminator_optimizer,
-      generator_loss=gan.generator_loss, latent_dim=gan.latent_dim, mesh=mesh)
+    generator=gan.generator,
+    discriminator=gan.discriminator,
+    generator_optimizer=gan.generator_optimizer,
+    discriminator_optimizer=gan.discriminator_optimizer,
+    generator_loss=gan.generator_loss,
+    latent_dim=gan.latent_dim,
+    mesh=mesh,
+  )
   batch_sharding = NamedSharding(mesh, P(step_lib.DATA_AXIS))
 
   @functools.partial(jax.jit, donate_argnums=0)
@@ -189,14 +198,14 @@ def make_train_chunk(
     def body(state, indices):
       batch = jax.sharding.reshard(points[indices], batch_sharding)
       return train_step(state, {'image': batch})
+
     state, chunk_metrics = lax.scan(body, state, order)
     return state, jax.tree.map(lambda m: m[-1], chunk_metrics)
 
   return chunk
 
 
-def batch_order(seed: int, *, num_points: int, num_steps: int,
-                batch_size: int) -> np.ndarray:
+def batch_order(seed: int, *, num_points: int, num_steps: int, batch_size: int) -> np.ndarray:
   """Indices of every step's batch: epochs of a fresh permutation each.
 
   Returns:
@@ -204,31 +213,39 @@ def batch_order(seed: int, *, num_points: int, num_steps: int,
   """
   rng = np.random.default_rng(seed)
   needed = num_steps * batch_size
-  epochs = [rng.permutation(num_points)
-            for _ in range(math.ceil(needed / num_points))]
-  return np.concatenate(epochs)[:needed].reshape(
-      num_steps, batch_size).astype(np.int32)
+  epochs = [rng.permutation(num_points) for _ in range(math.ceil(needed / num_points))]
+  return np.concatenate(epochs)[:needed].reshape(num_steps, batch_size).astype(np.int32)
 
 
-def make_init(gan: trainer.GAN, mesh: jax.sharding.Mesh
-              ) -> Callable[[jax.Array], state_lib.GANState]:
+def make_init(
+  gan: trainer.GAN, mesh: jax.sharding.Mesh
+) -> Callable[[jax.Array], state_lib.GANState]:
   """A jitted `init(key) -> state`, replicated over the mesh.
 
   `trainer.initial_state` jits a fresh function on every call; compiled once
   here, the seeds after the first start without compiling.
   """
   return jax.jit(
-      lambda key: state_lib.create_state(
-          key, generator=gan.generator, discriminator=gan.discriminator,
-          generator_optimizer=gan.generator_optimizer,
-          discriminator_optimizer=gan.discriminator_optimizer,
-          latent_dim=gan.latent_dim),
-      out_shardings=NamedSharding(mesh, P()))
+    lambda key: state_lib.create_state(
+      key,
+      generator=gan.generator,
+      discriminator=gan.discriminator,
+      generator_optimizer=gan.generator_optimizer,
+      discriminator_optimizer=gan.discriminator_optimizer,
+      latent_dim=gan.latent_dim,
+    ),
+    out_shardings=NamedSharding(mesh, P()),
+  )
 
 
-def train_and_sample(config: ml_collections.ConfigDict, init: Callable,
-                     chunk: Callable, sample: Callable, points: jax.Array,
-                     seed: int) -> np.ndarray:
+def train_and_sample(
+  config: ml_collections.ConfigDict,
+  init: Callable,
+  chunk: Callable,
+  sample: Callable,
+  points: jax.Array,
+  seed: int,
+) -> np.ndarray:
   """Trains one run from scratch and returns its evaluation samples.
 
   Args:
@@ -246,39 +263,43 @@ def train_and_sample(config: ml_collections.ConfigDict, init: Callable,
     FloatingPointError: if the losses stop being finite.
   """
   state = init(jax.random.key(seed))
-  order = batch_order(seed, num_points=points.shape[0],
-                      num_steps=config.num_steps, batch_size=config.batch_size)
+  order = batch_order(
+    seed, num_points=points.shape[0], num_steps=config.num_steps, batch_size=config.batch_size
+  )
   for start in range(0, config.num_steps, config.steps_per_chunk):
-    state, chunk_metrics = chunk(
-        state, points, order[start:start + config.steps_per_chunk])
-    chunk_metrics = {k: float(v) for k, v in
-                     jax.device_get(chunk_metrics).items()}
+    state, chunk_metrics = chunk(state, points, order[start : start + config.steps_per_chunk])
+    chunk_metrics = {k: float(v) for k, v in jax.device_get(chunk_metrics).items()}
     if not all(map(math.isfinite, chunk_metrics.values())):
       raise FloatingPointError(
-          f'Seed {seed}: losses are not finite by step '
-          f'{start + len(order[start:start + config.steps_per_chunk])}: '
-          f'{chunk_metrics}.')
+        f'Seed {seed}: losses are not finite by step '
+        f'{start + len(order[start : start + config.steps_per_chunk])}: '
+        f'{chunk_metrics}.'
+      )
   z = jax.random.normal(
-      jax.random.fold_in(jax.random.key(seed), _EVAL_STREAM),
-      (config.num_eval_samples, config.latent_dim))
+    jax.random.fold_in(jax.random.key(seed), _EVAL_STREAM),
+    (config.num_eval_samples, config.latent_dim),
+  )
   return np.asarray(jax.device_get(sample(state, z)), np.float64)
 
 
 def summarise(stats: list[metrics.ModeStatistics]) -> Summary:
   """Mean and standard error (std with ddof 1 over sqrt(n)) over seeds."""
+
   def mean_error(values):
     values = np.asarray(values, np.float64)
-    error = (values.std(ddof=1) / math.sqrt(values.size)
-             if values.size > 1 else float('nan'))
+    error = values.std(ddof=1) / math.sqrt(values.size) if values.size > 1 else float('nan')
     return float(values.mean()), float(error)
+
   return Summary(
-      modes=mean_error([s.modes_captured for s in stats]),
-      high_quality=mean_error([100.0 * s.high_quality_fraction for s in stats]),
-      reverse_kl=mean_error([s.reverse_kl for s in stats]))
+    modes=mean_error([s.modes_captured for s in stats]),
+    high_quality=mean_error([100.0 * s.high_quality_fraction for s in stats]),
+    reverse_kl=mean_error([s.reverse_kl for s in stats]),
+  )
 
 
-def scatter_image(real: np.ndarray, generated: np.ndarray, mixture: Mixture, *,
-                  size: int = 600) -> np.ndarray:
+def scatter_image(
+  real: np.ndarray, generated: np.ndarray, mixture: Mixture, *, size: int = 600
+) -> np.ndarray:
   """An RGB image of real (grey) and generated (red) points, modes in blue.
 
   Returns:
@@ -297,8 +318,7 @@ def scatter_image(real: np.ndarray, generated: np.ndarray, mixture: Mixture, *,
     rows, cols = to_pixels(xy)
     for dr in range(-radius, radius + 1):
       for dc in range(-radius, radius + 1):
-        image[np.clip(rows + dr, 0, size - 1),
-              np.clip(cols + dc, 0, size - 1)] = colour
+        image[np.clip(rows + dr, 0, size - 1), np.clip(cols + dc, 0, size - 1)] = colour
 
   # Axes through the origin, for scale.
   centre = (size - 1) // 2
@@ -324,28 +344,30 @@ def _published_cells(cells: tuple[Published, ...]) -> list[str]:
   return out
 
 
-def results_table(name: str, summaries: dict[str, Summary], *,
-                  num_steps: int, num_seeds: int) -> str:
+def results_table(
+  name: str, summaries: dict[str, Summary], *, num_steps: int, num_seeds: int
+) -> str:
   """The Markdown table: our row, then PacGAN's published rows."""
-  header = ('| Method | Source | Steps per run | Seeds | 2D-ring modes (max 8) '
-            '| 2D-ring high quality | 2D-ring reverse KL '
-            '| 2D-grid modes (max 25) | 2D-grid high quality '
-            '| 2D-grid reverse KL |')
+  header = (
+    '| Method | Source | Steps per run | Seeds | 2D-ring modes (max 8) '
+    '| 2D-ring high quality | 2D-ring reverse KL '
+    '| 2D-grid modes (max 25) | 2D-grid high quality '
+    '| 2D-grid reverse KL |'
+  )
   lines = [header, '|' + ' --- |' * 2 + ' ---: |' * 8]
   ours = []
   for dataset in ('ring', 'grid'):
     if dataset in summaries:
       s = summaries[dataset]
-      ours += [_cell(s.modes, '.1f'), _cell(s.high_quality, '.1f', '%'),
-               _cell(s.reverse_kl, '.2f')]
+      ours += [_cell(s.modes, '.1f'), _cell(s.high_quality, '.1f', '%'), _cell(s.reverse_kl, '.2f')]
     else:
       ours += ['—'] * 3
-  lines.append(f'| {name} | jaxgan (this run) | {num_steps:,} | {num_seeds} | '
-               + ' | '.join(ours) + ' |')
+  lines.append(
+    f'| {name} | jaxgan (this run) | {num_steps:,} | {num_seeds} | ' + ' | '.join(ours) + ' |'
+  )
   for method, rows in PUBLISHED.items():
     cells = _published_cells(rows['ring']) + _published_cells(rows['grid'])
-    lines.append(f'| {method} | PacGAN Table 1 | 400,000 | 10 | '
-                 + ' | '.join(cells) + ' |')
+    lines.append(f'| {method} | PacGAN Table 1 | 400,000 | 10 | ' + ' | '.join(cells) + ' |')
   return '\n'.join(lines)
 
 
@@ -360,8 +382,7 @@ def main(argv: list[str]) -> None:
     if _DATASET.value is not None:
       config.dataset = _DATASET.value
   if config.dataset not in ('ring', 'grid', 'both'):
-    raise ValueError(f"config.dataset = {config.dataset!r}; use 'ring', "
-                     "'grid' or 'both'.")
+    raise ValueError(f"config.dataset = {config.dataset!r}; use 'ring', 'grid' or 'both'.")
   datasets = ['ring', 'grid'] if config.dataset == 'both' else [config.dataset]
   command = 'python ' + ' '.join(shlex.quote(a) for a in sys.argv)
   started = datetime.datetime.now(datetime.timezone.utc)
@@ -369,8 +390,9 @@ def main(argv: list[str]) -> None:
 
   mesh = step_lib.make_data_mesh()
   if config.batch_size % mesh.size:
-    raise ValueError(f'config.batch_size = {config.batch_size} does not '
-                     f'divide over {mesh.size} devices.')
+    raise ValueError(
+      f'config.batch_size = {config.batch_size} does not divide over {mesh.size} devices.'
+    )
   gan = build_gan(config)
   init = make_init(gan, mesh)
   chunk = make_train_chunk(gan, mesh)
@@ -382,8 +404,8 @@ def main(argv: list[str]) -> None:
   for dataset in datasets:
     mixture = MIXTURES[dataset]
     train_points = metrics.sample_mixture(
-        config[f'{dataset}_data_seed'], mixture.modes, mixture.sigma,
-        config.num_train_points).astype(np.float32)
+      config[f'{dataset}_data_seed'], mixture.modes, mixture.sigma, config.num_train_points
+    ).astype(np.float32)
     points = jax.device_put(train_points, NamedSharding(mesh, P()))
     stats = []
     for seed in range(config.num_seeds):
@@ -391,95 +413,115 @@ def main(argv: list[str]) -> None:
       generated = train_and_sample(config, init, chunk, sample, points, seed)
       seconds = time.monotonic() - run_start
       speeds.append(config.num_steps / seconds)
-      stats.append(metrics.mode_statistics(generated, mixture.modes,
-                                           mixture.sigma))
-      print(f'{dataset} seed {seed}: {stats[-1].modes_captured} modes, '
-            f'{100 * stats[-1].high_quality_fraction:.1f}% high quality, '
-            f'reverse KL {stats[-1].reverse_kl:.3f}; {seconds:.1f} s '
-            f'({config.num_steps / seconds:.0f} steps/s incl. compile)',
-            flush=True)
+      stats.append(metrics.mode_statistics(generated, mixture.modes, mixture.sigma))
+      print(
+        f'{dataset} seed {seed}: {stats[-1].modes_captured} modes, '
+        f'{100 * stats[-1].high_quality_fraction:.1f}% high quality, '
+        f'reverse KL {stats[-1].reverse_kl:.3f}; {seconds:.1f} s '
+        f'({config.num_steps / seconds:.0f} steps/s incl. compile)',
+        flush=True,
+      )
       if seed == 0:
-        Image.fromarray(scatter_image(train_points[:config.num_eval_samples],
-                                      generated, mixture)).save(
-            os.path.join(results_dir, f'mode_collapse_2d_{dataset}_seed0.png'))
+        Image.fromarray(
+          scatter_image(train_points[: config.num_eval_samples], generated, mixture)
+        ).save(os.path.join(results_dir, f'mode_collapse_2d_{dataset}_seed0.png'))
     summaries[dataset] = summarise(stats)
     per_seed[dataset] = stats
 
   wall = time.monotonic() - wall_start
-  table = results_table(config.name, summaries, num_steps=config.num_steps,
-                        num_seeds=config.num_seeds)
+  table = results_table(
+    config.name, summaries, num_steps=config.num_steps, num_seeds=config.num_seeds
+  )
   print(table)
-  _write_results(os.path.join(results_dir, RESULTS_FILE), config=config,
-                 command=command, started=started, wall=wall, table=table,
-                 per_seed=per_seed, speeds=speeds)
+  _write_results(
+    os.path.join(results_dir, RESULTS_FILE),
+    config=config,
+    command=command,
+    started=started,
+    wall=wall,
+    table=table,
+    per_seed=per_seed,
+    speeds=speeds,
+  )
 
 
 def _widths(first: int, hidden, last: int) -> str:
   return '-'.join(str(w) for w in (first, *hidden, last))
 
 
-def _write_results(path: str, *, config: ml_collections.ConfigDict,
-                   command: str, started: datetime.datetime, wall: float,
-                   table: str, per_seed: dict[str, list[metrics.ModeStatistics]],
-                   speeds: list[float]) -> None:
+def _write_results(
+  path: str,
+  *,
+  config: ml_collections.ConfigDict,
+  command: str,
+  started: datetime.datetime,
+  wall: float,
+  table: str,
+  per_seed: dict[str, list[metrics.ModeStatistics]],
+  speeds: list[float],
+) -> None:
   """Writes the table, how it was made and the per-seed figures."""
   epochs = config.num_steps * config.batch_size / config.num_train_points
   lines = [
-      '# 2-D mode collapse (PacGAN Table 1 protocol)',
-      '',
-      f'- Command: `{command}` (from the repo root)',
-      f'- Date: {started:%Y-%m-%d %H:%M} UTC',
-      f'- Wall time: {wall / 60:.1f} min on {jax.device_count()} '
-      f'{jax.devices()[0].platform.upper()} device(s), jax {jax.__version__}',
-      f'- Training: {config.num_steps:,} steps of batch {config.batch_size} '
-      f'per run ({epochs:g} epochs of the {config.num_train_points:,}-point '
-      f'training set); PacGAN trained 400 epochs (400,000 steps). Median '
-      f'speed {np.median(speeds):.0f} steps/s per run, compilation included.',
-      f'- Seeds: {config.num_seeds} per dataset; ours are mean ± standard '
-      f'error over them.',
-      f'- Evaluation: {config.num_eval_samples:,} samples from G with '
-      f'BatchNorm in inference mode; high quality = within 3 sigma of the '
-      f'nearest mode; a mode is captured with at least one high-quality '
-      f'sample; reverse KL (nats) = KL(generated mode histogram || uniform), '
-      f'every sample assigned to its nearest mode.',
-      '',
-      table,
-      '',
-      '† Published cell recalled from the PacGAN paper (Lin et al., NeurIPS '
-      '2018, Table 1) and not checked against it; unmarked published cells '
-      'were given with the task. Published errors are over 10 trials.',
-      '',
-      'Differences from the published setup: (1) the training length '
-      '(above), so our row shows early training, not PacGAN\'s 400-epoch '
-      'runs. (2) The update: `jaxgan.step` alternates, one D step and then '
-      'one G step through the updated D with fresh z (Goodfellow et al. '
-      '2014, Algorithm 1); PacGAN\'s code (ALI\'s `ali_algorithm`) takes '
-      'both gradients from one forward pass and updates D and G at once. '
-      '(3) `jaxgan.step` passes real and fake batches through D separately; '
-      'PacGAN concatenates them, which is the same thing for a D without '
-      'BatchNorm. Otherwise as in PacGAN\'s code (fjxmlzn/PacGAN): G '
-      f'{_widths(config.latent_dim, config.generator_hidden, 2)} with '
-      'bias-free hidden layers, BatchNorm (running-average momentum '
-      f'{config.batch_norm_momentum:g}) and ReLU, linear output; D '
-      f'{_widths(2, config.discriminator_hidden, 1)} with LinearMaxout '
-      f'({config.maxout_pieces} pieces) hidden layers, no BatchNorm; weights '
-      f'N(0, {config.init_stddev:g}^2), biases 0; Adam lr '
-      f'{config.learning_rate:g}, beta1 {config.b1:g}, beta2 {config.b2:g} '
-      f'for both; batch {config.batch_size}; '
-      f'{config.generator_loss.replace("_", "-")} G loss; z ~ N(0, I_'
-      f'{config.latent_dim}); a fixed training set of '
-      f'{config.num_train_points:,} points per dataset.',
-      '',
-      'Per seed (modes / high quality % / reverse KL):',
-      '',
+    '# 2-D mode collapse (PacGAN Table 1 protocol)',
+    '',
+    f'- Command: `{command}` (from the repo root)',
+    f'- Date: {started:%Y-%m-%d %H:%M} UTC',
+    f'- Wall time: {wall / 60:.1f} min on {jax.device_count()} '
+    f'{jax.devices()[0].platform.upper()} device(s), jax {jax.__version__}',
+    f'- Training: {config.num_steps:,} steps of batch {config.batch_size} '
+    f'per run ({epochs:g} epochs of the {config.num_train_points:,}-point '
+    f'training set); PacGAN trained 400 epochs (400,000 steps). Median '
+    f'speed {np.median(speeds):.0f} steps/s per run, compilation included.',
+    f'- Seeds: {config.num_seeds} per dataset; ours are mean ± standard error over them.',
+    f'- Evaluation: {config.num_eval_samples:,} samples from G with '
+    f'BatchNorm in inference mode; high quality = within 3 sigma of the '
+    f'nearest mode; a mode is captured with at least one high-quality '
+    f'sample; reverse KL (nats) = KL(generated mode histogram || uniform), '
+    f'every sample assigned to its nearest mode.',
+    '',
+    table,
+    '',
+    '† Published cell recalled from the PacGAN paper (Lin et al., NeurIPS '
+    '2018, Table 1) and not checked against it; unmarked published cells '
+    'were given with the task. Published errors are over 10 trials.',
+    '',
+    'Differences from the published setup: (1) the training length '
+    "(above), so our row shows early training, not PacGAN's 400-epoch "
+    'runs. (2) The update: `jaxgan.step` alternates, one D step and then '
+    'one G step through the updated D with fresh z (Goodfellow et al. '
+    "2014, Algorithm 1); PacGAN's code (ALI's `ali_algorithm`) takes "
+    'both gradients from one forward pass and updates D and G at once. '
+    '(3) `jaxgan.step` passes real and fake batches through D separately; '
+    'PacGAN concatenates them, which is the same thing for a D without '
+    "BatchNorm. Otherwise as in PacGAN's code (fjxmlzn/PacGAN): G "
+    f'{_widths(config.latent_dim, config.generator_hidden, 2)} with '
+    'bias-free hidden layers, BatchNorm (running-average momentum '
+    f'{config.batch_norm_momentum:g}) and ReLU, linear output; D '
+    f'{_widths(2, config.discriminator_hidden, 1)} with LinearMaxout '
+    f'({config.maxout_pieces} pieces) hidden layers, no BatchNorm; weights '
+    f'N(0, {config.init_stddev:g}^2), biases 0; Adam lr '
+    f'{config.learning_rate:g}, beta1 {config.b1:g}, beta2 {config.b2:g} '
+    f'for both; batch {config.batch_size}; '
+    f'{config.generator_loss.replace("_", "-")} G loss; z ~ N(0, I_'
+    f'{config.latent_dim}); a fixed training set of '
+    f'{config.num_train_points:,} points per dataset.',
+    '',
+    'Per seed (modes / high quality % / reverse KL):',
+    '',
   ]
   for dataset, stats in per_seed.items():
-    cells = ', '.join(f'{s.modes_captured} / {100 * s.high_quality_fraction:.1f}'
-                      f' / {s.reverse_kl:.2f}' for s in stats)
+    cells = ', '.join(
+      f'{s.modes_captured} / {100 * s.high_quality_fraction:.1f} / {s.reverse_kl:.2f}'
+      for s in stats
+    )
     lines.append(f'- {MIXTURES[dataset].title}: {cells}')
-  lines += ['', 'Scatter plots (seed 0; grey real, red generated, blue mode '
-            'centres): ' + ', '.join(
-                f'`mode_collapse_2d_{d}_seed0.png`' for d in per_seed), '']
+  lines += [
+    '',
+    'Scatter plots (seed 0; grey real, red generated, blue mode '
+    'centres): ' + ', '.join(f'`mode_collapse_2d_{d}_seed0.png`' for d in per_seed),
+    '',
+  ]
   with open(path, 'w') as f:
     f.write('\n'.join(lines))
   print(f'Wrote {path}')

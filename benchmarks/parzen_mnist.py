@@ -39,20 +39,27 @@ from jaxgan import metrics
 from jaxgan import step as step_lib
 from jaxgan import trainer
 
-_WORKDIR = flags.DEFINE_string('workdir', os.path.join(ROOT, 'runs', 'gan'),
-                               'Workdir of the configs/gan.py run to use or make.')
-_VALIDATION_SIZE = flags.DEFINE_integer('validation_size', 2_000,
-                                        'Held-out digits for the sigma search.')
+_WORKDIR = flags.DEFINE_string(
+  'workdir', os.path.join(ROOT, 'runs', 'gan'), 'Workdir of the configs/gan.py run to use or make.'
+)
+_VALIDATION_SIZE = flags.DEFINE_integer(
+  'validation_size', 2_000, 'Held-out digits for the sigma search.'
+)
 _SIGMAS = np.logspace(-1.5, 0.0, 16)
-_PUBLISHED = [('DBN', '138 ± 2'), ('Stacked CAE', '121 ± 1.6'), ('Deep GSN', '214 ± 1.1'),
-              ('Adversarial nets (GAN)', '225 ± 2')]
+_PUBLISHED = [
+  ('DBN', '138 ± 2'),
+  ('Stacked CAE', '121 ± 1.6'),
+  ('Deep GSN', '214 ± 1.1'),
+  ('Adversarial nets (GAN)', '225 ± 2'),
+]
 
 
 def parzen(centres, validation, test):
   """(sigma, mean, standard error) with pixels mapped from [-1, 1] to [0, 1]."""
   to_unit = lambda x: (x.reshape(len(x), -1) + 1.0) / 2.0
-  return metrics.parzen_evaluation(to_unit(centres), to_unit(validation), to_unit(test),
-                                   _SIGMAS, batch_size=250)
+  return metrics.parzen_evaluation(
+    to_unit(centres), to_unit(validation), to_unit(test), _SIGMAS, batch_size=250
+  )
 
 
 def main(argv):
@@ -66,23 +73,30 @@ def main(argv):
   test_images, _ = data.load_split('bundled_mnist', split='test')
   rng = np.random.default_rng(0)
   order = rng.permutation(len(train_images))
-  validation = train_images[order[:_VALIDATION_SIZE.value]]
+  validation = train_images[order[: _VALIDATION_SIZE.value]]
   real_centres = train_images[order[-10_000:]]
 
   gan = trainer.build_gan(config, (28, 28, 1))
   sample = step_lib.make_sample_fn(gan.generator)
-  samples = evaluation.generate_images(lambda z: sample(state, z), num_samples=10_000,
-                                       latent_dim=gan.latent_dim, seed=config.seed + 2)
+  samples = evaluation.generate_images(
+    lambda z: sample(state, z), num_samples=10_000, latent_dim=gan.latent_dim, seed=config.seed + 2
+  )
   model = parzen(samples, validation, test_images)
   real = parzen(real_centres, validation, test_images)
   elapsed = time.monotonic() - started
 
   rows = [f'| {name} | {value} | Goodfellow et al. 2014, Table 1 |' for name, value in _PUBLISHED]
-  rows.append(f'| jaxgan vanilla GAN, {int(state.step)} steps | {model[1]:.0f} ± {model[2]:.1f} '
-              f'(sigma = {model[0]:.3f}) | measured |')
-  rows.append(f'| 10,000 real training digits as centres | {real[1]:.0f} ± {real[2]:.1f} '
-              f'(sigma = {real[0]:.3f}) | measured, reference |')
-  table = '\n'.join(['| model | test log-likelihood (nats) | source |', '| --- | ---: | --- |', *rows])
+  rows.append(
+    f'| jaxgan vanilla GAN, {int(state.step)} steps | {model[1]:.0f} ± {model[2]:.1f} '
+    f'(sigma = {model[0]:.3f}) | measured |'
+  )
+  rows.append(
+    f'| 10,000 real training digits as centres | {real[1]:.0f} ± {real[2]:.1f} '
+    f'(sigma = {real[0]:.3f}) | measured, reference |'
+  )
+  table = '\n'.join(
+    ['| model | test log-likelihood (nats) | source |', '| --- | ---: | --- |', *rows]
+  )
   report = f"""# Parzen-window log-likelihood on MNIST
 
 Command: `python benchmarks/parzen_mnist.py --workdir={os.path.relpath(_WORKDIR.value, ROOT)}`

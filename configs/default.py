@@ -6,11 +6,11 @@ Not a run of its own: see configs/gan.py and configs/dcgan.py.
 import ml_collections
 
 
-def optimizer_config(learning_rate: float, b1: float,
-                     b2: float = 0.999) -> ml_collections.ConfigDict:
+def optimizer_config(
+  learning_rate: float, b1: float, b2: float = 0.999
+) -> ml_collections.ConfigDict:
   """Adam's settings for one network."""
-  return ml_collections.ConfigDict(
-      dict(learning_rate=learning_rate, b1=b1, b2=b2))
+  return ml_collections.ConfigDict(dict(learning_rate=learning_rate, b1=b1, b2=b2))
 
 
 def get_config() -> ml_collections.ConfigDict:
@@ -48,11 +48,11 @@ def get_config() -> ml_collections.ConfigDict:
   config.discriminator_optimizer = optimizer_config(2e-4, b1=0.5)
 
   # What the run writes into its workdir, every so many steps.
-  config.log_every = 100          # Losses to TensorBoard and the terminal.
-  config.sample_every = 500       # A PNG grid in workdir/samples.
-  config.num_samples = 64         # Images in each grid, from one fixed z.
+  config.log_every = 100  # Losses to TensorBoard and the terminal.
+  config.sample_every = 500  # A PNG grid in workdir/samples.
+  config.num_samples = 64  # Images in each grid, from one fixed z.
   config.checkpoint_every = 1000  # A checkpoint in workdir/checkpoints.
-  config.keep_checkpoints = 3     # How many of the latest to keep.
+  config.keep_checkpoints = 3  # How many of the latest to keep.
   # Sample quality (FID, KID, precision/recall, IS in the MNIST classifier's
   # features; see jaxgan/evaluation.py) to TensorBoard and metrics.json,
   # every so many steps and at the end; 0 turns it off. MNIST-like data only.

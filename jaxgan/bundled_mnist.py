@@ -30,8 +30,8 @@ DEFAULT_SOURCE_DIR = pathlib.Path(__file__).resolve().parent.parent / 'data' / '
 _MD5_FILE = 'MD5SUMS.uncompressed'
 # Split name -> (images file, labels file, number of examples).
 _SPLIT_FILES = {
-    'train': ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 60_000),
-    'test': ('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte', 10_000),
+  'train': ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 60_000),
+  'test': ('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte', 10_000),
 }
 _IMAGES_MAGIC = 2051
 _LABELS_MAGIC = 2049
@@ -78,9 +78,9 @@ def read_idx(folder: pathlib.Path, name: str, *, expected_md5: str) -> np.ndarra
   md5 = hashlib.md5(raw).hexdigest()
   if md5 != expected_md5:
     raise ValueError(
-        f'bundled_mnist: {path} decompresses to bytes with MD5 {md5}, but '
-        f'{folder / _MD5_FILE} expects {expected_md5}. The file is corrupt or '
-        'not the original MNIST; copy it again from a trusted source.'
+      f'bundled_mnist: {path} decompresses to bytes with MD5 {md5}, but '
+      f'{folder / _MD5_FILE} expects {expected_md5}. The file is corrupt or '
+      'not the original MNIST; copy it again from a trusted source.'
     )
   magic, count = struct.unpack('>ii', raw[:8])
   if magic == _IMAGES_MAGIC:
@@ -89,8 +89,8 @@ def read_idx(folder: pathlib.Path, name: str, *, expected_md5: str) -> np.ndarra
   if magic == _LABELS_MAGIC:
     return np.frombuffer(raw, dtype=np.uint8, offset=8).reshape(count)
   raise ValueError(
-      f'bundled_mnist: {path} has IDX magic {magic}, expected {_IMAGES_MAGIC} '
-      f'(images) or {_LABELS_MAGIC} (labels).'
+    f'bundled_mnist: {path} has IDX magic {magic}, expected {_IMAGES_MAGIC} '
+    f'(images) or {_LABELS_MAGIC} (labels).'
   )
 
 
@@ -111,10 +111,10 @@ class BundledMnist(tfds.core.GeneratorBasedBuilder):
   VERSION = tfds.core.Version('1.0.0')
   RELEASE_NOTES = {'1.0.0': 'Initial release: MNIST from the bundled IDX files.'}
   MANUAL_DOWNLOAD_INSTRUCTIONS = (
-      'Optional. Place train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, '
-      't10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz and '
-      f'{_MD5_FILE} in the manual directory to prepare from them instead of '
-      f"the repo's copy in {DEFAULT_SOURCE_DIR}."
+    'Optional. Place train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, '
+    't10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz and '
+    f'{_MD5_FILE} in the manual directory to prepare from them instead of '
+    f"the repo's copy in {DEFAULT_SOURCE_DIR}."
   )
 
   @tfds.core.utils.classproperty
@@ -127,19 +127,19 @@ class BundledMnist(tfds.core.GeneratorBasedBuilder):
 
   def _info(self) -> tfds.core.DatasetInfo:
     return tfds.core.DatasetInfo(
-        builder=self,
-        description=(
-            'MNIST handwritten digits (LeCun, Cortes, Burges), prepared from '
-            'the IDX files bundled with jaxgan.'
-        ),
-        features=tfds.features.FeaturesDict({
-            'image': tfds.features.Image(
-                shape=(28, 28, 1), dtype=np.uint8, encoding_format='png'
-            ),
-            'label': tfds.features.ClassLabel(num_classes=10),
-        }),
-        supervised_keys=('image', 'label'),
-        homepage='http://yann.lecun.com/exdb/mnist/',
+      builder=self,
+      description=(
+        'MNIST handwritten digits (LeCun, Cortes, Burges), prepared from '
+        'the IDX files bundled with jaxgan.'
+      ),
+      features=tfds.features.FeaturesDict(
+        {
+          'image': tfds.features.Image(shape=(28, 28, 1), dtype=np.uint8, encoding_format='png'),
+          'label': tfds.features.ClassLabel(num_classes=10),
+        }
+      ),
+      supervised_keys=('image', 'label'),
+      homepage='http://yann.lecun.com/exdb/mnist/',
     )
 
   def _source_dir(self, dl_manager: tfds.download.DownloadManager) -> pathlib.Path:
@@ -155,9 +155,9 @@ class BundledMnist(tfds.core.GeneratorBasedBuilder):
     if _has_source_files(DEFAULT_SOURCE_DIR):
       return DEFAULT_SOURCE_DIR
     raise FileNotFoundError(
-        'bundled_mnist: the MNIST IDX files (*-idx?-ubyte.gz) and '
-        f'{_MD5_FILE} were found neither in the manual directory '
-        f'({manual_dir}) nor in {DEFAULT_SOURCE_DIR}.'
+      'bundled_mnist: the MNIST IDX files (*-idx?-ubyte.gz) and '
+      f'{_MD5_FILE} were found neither in the manual directory '
+      f'({manual_dir}) nor in {DEFAULT_SOURCE_DIR}.'
     )
 
   def _split_generators(self, dl_manager: tfds.download.DownloadManager):
@@ -165,7 +165,7 @@ class BundledMnist(tfds.core.GeneratorBasedBuilder):
     return {split: self._generate_examples(folder, split) for split in _SPLIT_FILES}
 
   def _generate_examples(
-      self, folder: pathlib.Path, split: str
+    self, folder: pathlib.Path, split: str
   ) -> Iterator[tuple[int, dict[str, bytes | int]]]:
     images_name, labels_name, num_examples = _SPLIT_FILES[split]
     md5sums = _read_md5sums(folder)
@@ -176,8 +176,8 @@ class BundledMnist(tfds.core.GeneratorBasedBuilder):
     labels = read_idx(folder, labels_name, expected_md5=md5sums[labels_name])
     if len(images) != num_examples or len(labels) != num_examples:
       raise ValueError(
-          f'bundled_mnist: {split} has {len(images)} images and {len(labels)} '
-          f'labels; expected {num_examples} of each.'
+        f'bundled_mnist: {split} has {len(images)} images and {len(labels)} '
+        f'labels; expected {num_examples} of each.'
       )
     for index, (image, label) in enumerate(zip(images, labels)):
       yield index, {'image': _png_bytes(image), 'label': int(label)}

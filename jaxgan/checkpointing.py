@@ -13,7 +13,6 @@ import logging
 import os
 import shutil
 import time
-from typing import Any
 
 import jax
 import orbax.checkpoint as ocp
@@ -49,10 +48,10 @@ class Checkpointer:
 
   def _open_manager(self, max_to_keep: int) -> ocp.CheckpointManager:
     return ocp.CheckpointManager(
-        self.directory,
-        options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep,
-                                             create=True),
-        item_names=('state', 'data_position'))
+      self.directory,
+      options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True),
+      item_names=('state', 'data_position'),
+    )
 
   def latest_step(self) -> int | None:
     """The step of the newest checkpoint on disk, or None."""
@@ -69,10 +68,12 @@ class Checkpointer:
     if step in self._manager.all_steps():
       return  # Already saved, e.g. the final step after a periodic save.
     self._manager.save(
-        step,
-        args=ocp.args.Composite(
-            state=ocp.args.StandardSave(_to_saveable(state)),
-            data_position=ocp.args.JsonSave(data_position)))
+      step,
+      args=ocp.args.Composite(
+        state=ocp.args.StandardSave(_to_saveable(state)),
+        data_position=ocp.args.JsonSave(data_position),
+      ),
+    )
 
   def wait(self) -> None:
     """Blocks until every save in flight is on disk."""
@@ -83,7 +84,7 @@ class Checkpointer:
     self._manager.close()
 
   def restore_latest(
-      self, abstract_state: state_lib.GANState
+    self, abstract_state: state_lib.GANState
   ) -> tuple[state_lib.GANState, DataPosition] | None:
     """Restores the newest checkpoint that restores, skipping damaged ones.
 
@@ -96,15 +97,17 @@ class Checkpointer:
     """
     key = abstract_state.key
     target = abstract_state.replace(key=jax.eval_shape(jax.random.key_data, key))
-    target = target.replace(key=jax.ShapeDtypeStruct(
-        target.key.shape, target.key.dtype, sharding=key.sharding))
+    target = target.replace(
+      key=jax.ShapeDtypeStruct(target.key.shape, target.key.dtype, sharding=key.sharding)
+    )
     for step in sorted(self._manager.all_steps(), reverse=True):
       try:
         restored = self._manager.restore(
-            step,
-            args=ocp.args.Composite(
-                state=ocp.args.StandardRestore(target),
-                data_position=ocp.args.JsonRestore()))
+          step,
+          args=ocp.args.Composite(
+            state=ocp.args.StandardRestore(target), data_position=ocp.args.JsonRestore()
+          ),
+        )
       except Exception as error:  # pylint: disable=broad-except
         self._set_aside(step, error)
         continue
@@ -113,9 +116,10 @@ class Checkpointer:
       typed_key = jax.random.wrap_key_data(state.key)
       if typed_key.dtype != key.dtype:
         raise ValueError(
-            f'The checkpoint at step {step} holds a {typed_key.dtype} key where '
-            f'a {key.dtype} key was expected: the run was made with another '
-            'jax_default_prng_impl. Set the same one to resume it.')
+          f'The checkpoint at step {step} holds a {typed_key.dtype} key where '
+          f'a {key.dtype} key was expected: the run was made with another '
+          'jax_default_prng_impl. Set the same one to resume it.'
+        )
       return state.replace(key=typed_key), dict(restored['data_position'])
     return None
 
@@ -123,13 +127,16 @@ class Checkpointer:
     # Moved, not deleted: nothing already on disk is lost, and the step
     # number is free again for the run to save when it gets there.
     corrupt_directory = self.directory + '_corrupt'
-    destination = os.path.join(
-        corrupt_directory, f'{step}-{time.strftime("%Y%m%d-%H%M%S")}')
+    destination = os.path.join(corrupt_directory, f'{step}-{time.strftime("%Y%m%d-%H%M%S")}')
     logging.warning(
-        'Checkpoint at step %d in %s does not restore (%s: %s); moving it to '
-        '%s and trying the one before.', step, self.directory,
-        type(error).__name__, str(error).splitlines()[0] if str(error) else '',
-        destination)
+      'Checkpoint at step %d in %s does not restore (%s: %s); moving it to '
+      '%s and trying the one before.',
+      step,
+      self.directory,
+      type(error).__name__,
+      str(error).splitlines()[0] if str(error) else '',
+      destination,
+    )
     if jax.process_index() == 0:
       os.makedirs(corrupt_directory, exist_ok=True)
       shutil.move(os.path.join(self.directory, str(step)), destination)

@@ -81,7 +81,7 @@ class MNISTClassifier(nn.Module):
 
   @nn.compact
   def __call__(
-      self, images: Array, *, train: bool, return_features: bool = False
+    self, images: Array, *, train: bool, return_features: bool = False
   ) -> Array | tuple[Array, Array]:
     """Classifies digits.
 
@@ -95,11 +95,11 @@ class MNISTClassifier(nn.Module):
       `(logits, features)`, features (N, dense_features) after the ReLU.
     """
     conv = functools.partial(
-        layers.Conv,
-        kernel_size=3,
-        dtype=self.dtype,
-        param_dtype=self.param_dtype,
-        implementation=self.implementation,
+      layers.Conv,
+      kernel_size=3,
+      dtype=self.dtype,
+      param_dtype=self.param_dtype,
+      implementation=self.implementation,
     )
     dense = functools.partial(nn.Dense, dtype=self.dtype, param_dtype=self.param_dtype)
     x = nn.relu(conv(self.conv_features[0], name='conv1')(images))
@@ -140,14 +140,14 @@ class _TrainState:
 
 
 def train_classifier(
-    *,
-    data_dir: str | None,
-    num_epochs: int,
-    batch_size: int,
-    learning_rate: float,
-    seed: int,
-    split: str = 'train',
-    log: Callable[[str], None] | None = None,
+  *,
+  data_dir: str | None,
+  num_epochs: int,
+  batch_size: int,
+  learning_rate: float,
+  seed: int,
+  split: str = 'train',
+  log: Callable[[str], None] | None = None,
 ) -> Params:
   """Trains `MNISTClassifier` with Adam on real MNIST (`bundled_mnist`).
 
@@ -167,19 +167,22 @@ def train_classifier(
   Returns:
     The float32 parameters.
   """
-  batches = data.BatchIterator(data.BUNDLED_MNIST, global_batch_size=batch_size, seed=seed,
-                               data_dir=data_dir, split=split)
+  batches = data.BatchIterator(
+    data.BUNDLED_MNIST, global_batch_size=batch_size, seed=seed, data_dir=data_dir, split=split
+  )
   model = MNISTClassifier()
   # Cosine decay to zero, so that a short run ends at a small step size
   # rather than in the noise of a constant one.
   schedule = optax.cosine_decay_schedule(
-      learning_rate, decay_steps=max(num_epochs * batches.steps_per_epoch, 1))
+    learning_rate, decay_steps=max(num_epochs * batches.steps_per_epoch, 1)
+  )
   optimizer = optax.adam(schedule)
   key = jax.random.key(seed)
   init_key, dropout_key = jax.random.split(key)
   params = model.init(init_key, jnp.zeros((1, *IMAGE_SHAPE)), train=False)['params']
-  state = _TrainState(step=jnp.zeros((), jnp.int32), params=params,
-                      opt_state=optimizer.init(params))
+  state = _TrainState(
+    step=jnp.zeros((), jnp.int32), params=params, opt_state=optimizer.init(params)
+  )
 
   def loss_fn(params, images, labels, step):
     # Folded inside the step: one device-side key per step, no host splitting.
@@ -191,8 +194,9 @@ def train_classifier(
   def train_step(state, images, labels):
     loss, grads = jax.value_and_grad(loss_fn)(state.params, images, labels, state.step)
     updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
-    return _TrainState(step=state.step + 1, params=optax.apply_updates(state.params, updates),
-                       opt_state=opt_state), loss
+    return _TrainState(
+      step=state.step + 1, params=optax.apply_updates(state.params, updates), opt_state=opt_state
+    ), loss
 
   try:
     for epoch in range(num_epochs):
@@ -206,8 +210,10 @@ def train_classifier(
       if not np.isfinite(mean_loss):
         raise FloatingPointError(f'Classifier loss became {mean_loss} in epoch {epoch + 1}.')
       if log is not None:
-        log(f'epoch {epoch + 1}/{num_epochs}: loss {mean_loss:.4f}, '
-            f'{time.perf_counter() - start:.1f} s')
+        log(
+          f'epoch {epoch + 1}/{num_epochs}: loss {mean_loss:.4f}, '
+          f'{time.perf_counter() - start:.1f} s'
+        )
   finally:
     batches.close()
   return state.params
@@ -221,12 +227,14 @@ def _logits(params: Params, images: Array) -> Array:
 @jax.jit
 def _features_and_probabilities(params: Params, images: Array) -> tuple[Array, Array]:
   logits, features = MNISTClassifier().apply(
-      {'params': params}, images, train=False, return_features=True)
+    {'params': params}, images, train=False, return_features=True
+  )
   return features, jax.nn.softmax(logits)
 
 
-def _batched(fn: Callable[..., Any], params: Params, images: np.ndarray,
-             batch_size: int) -> list[Any]:
+def _batched(
+  fn: Callable[..., Any], params: Params, images: np.ndarray, batch_size: int
+) -> list[Any]:
   """Applies jitted `fn` in batches of exactly `batch_size`, returning host outputs.
 
   The last batch is zero-padded to full size so that one compilation serves
@@ -240,7 +248,7 @@ def _batched(fn: Callable[..., Any], params: Params, images: np.ndarray,
   batch_size = min(batch_size, max(len(images), 1))
   outputs = []
   for start in range(0, len(images), batch_size):
-    chunk = images[start:start + batch_size]
+    chunk = images[start : start + batch_size]
     valid = len(chunk)
     if valid < batch_size:
       chunk = np.concatenate([chunk, np.zeros((batch_size - valid, *IMAGE_SHAPE), np.float32)])
@@ -249,8 +257,9 @@ def _batched(fn: Callable[..., Any], params: Params, images: np.ndarray,
   return outputs
 
 
-def evaluate_accuracy(params: Params, images: np.ndarray, labels: np.ndarray,
-                      batch_size: int = 1000) -> float:
+def evaluate_accuracy(
+  params: Params, images: np.ndarray, labels: np.ndarray, batch_size: int = 1000
+) -> float:
   """Fraction of `images` whose arg-max logit is the label.
 
   Args:
@@ -267,8 +276,9 @@ def evaluate_accuracy(params: Params, images: np.ndarray, labels: np.ndarray,
   return float(np.mean(predictions == np.asarray(labels)))
 
 
-def classifier_outputs(params: Params, images: np.ndarray, *,
-                       batch_size: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+def classifier_outputs(
+  params: Params, images: np.ndarray, *, batch_size: int = 1000
+) -> tuple[np.ndarray, np.ndarray]:
   """Features and class probabilities of images, for the metrics.
 
   FID, KID and precision/recall use the features; Inception Score and mode
@@ -307,9 +317,10 @@ def save_classifier(params: Params, path: str | os.PathLike = WEIGHTS_PATH) -> N
 
 def _missing_weights_error(path: pathlib.Path) -> FileNotFoundError:
   return FileNotFoundError(
-      f'No MNIST classifier weights at {path}. They are committed with jaxgan; '
-      f'recreate them with `{TRAIN_COMMAND}` from the repository root '
-      '(11 to 17 minutes on 2 CPU cores).')
+    f'No MNIST classifier weights at {path}. They are committed with jaxgan; '
+    f'recreate them with `{TRAIN_COMMAND}` from the repository root '
+    '(11 to 17 minutes on 2 CPU cores).'
+  )
 
 
 def load_classifier(path: str | os.PathLike = WEIGHTS_PATH) -> Params:
@@ -337,13 +348,17 @@ def _load_cached(path: str, weights_hash: str) -> Params:
   del weights_hash  # Part of the cache key only: a rewritten file is read again.
   restored = serialization.msgpack_restore(pathlib.Path(path).read_bytes())
   template = jax.eval_shape(
-      lambda: MNISTClassifier().init(jax.random.key(0), jnp.zeros((1, *IMAGE_SHAPE)),
-                                     train=False)['params'])
+    lambda: MNISTClassifier().init(jax.random.key(0), jnp.zeros((1, *IMAGE_SHAPE)), train=False)[
+      'params'
+    ]
+  )
   restored_shapes = jax.tree.map(np.shape, restored)
   expected_shapes = jax.tree.map(lambda x: x.shape, flax_core.unfreeze(template))
   if restored_shapes != expected_shapes:
-    raise ValueError(f'{path} does not hold MNISTClassifier parameters: '
-                     f'shapes {restored_shapes}, expected {expected_shapes}.')
+    raise ValueError(
+      f'{path} does not hold MNISTClassifier parameters: '
+      f'shapes {restored_shapes}, expected {expected_shapes}.'
+    )
   return jax.tree.map(lambda x: jnp.asarray(x, dtype=jnp.float32), restored)
 
 
@@ -357,7 +372,7 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 
 def mnist_reference_statistics(
-    data_dir: str | None = None,
+  data_dir: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
   """Mean and covariance of the classifier features of the 10,000 MNIST test digits.
 
@@ -384,8 +399,9 @@ def mnist_reference_statistics(
 def _reference_statistics(weights_hash: str, data_dir: str | None) -> tuple[np.ndarray, np.ndarray]:
   # The builder's folder is known before it is prepared; a miss prepares it.
   folder = bundled_mnist.BundledMnist(data_dir=data_dir, file_format='array_record').data_dir
-  cache_path = os.path.join(os.fspath(folder),
-                            f'jaxgan-classifier-statistics-{weights_hash[:16]}.npz')
+  cache_path = os.path.join(
+    os.fspath(folder), f'jaxgan-classifier-statistics-{weights_hash[:16]}.npz'
+  )
   mean = cov = None
   try:
     with np.load(cache_path) as cached:

@@ -52,6 +52,7 @@ class DCGANGenerator(nn.Module):
     dtype: dtype of the computation.
     param_dtype: dtype of the parameters.
   """
+
   channels: int
   stem_size: int
   features: Sequence[int]
@@ -70,18 +71,34 @@ class DCGANGenerator(nn.Module):
   @nn.compact
   def __call__(self, z: jax.Array, *, train: bool) -> jax.Array:
     batch_norm = functools.partial(
-        nn.BatchNorm, use_running_average=not train, momentum=0.9,
-        epsilon=1e-5, axis_name=self.batch_norm_axis_name,
-        scale_init=_batch_norm_scale_init, dtype=self.dtype,
-        param_dtype=self.param_dtype)
+      nn.BatchNorm,
+      use_running_average=not train,
+      momentum=0.9,
+      epsilon=1e-5,
+      axis_name=self.batch_norm_axis_name,
+      scale_init=_batch_norm_scale_init,
+      dtype=self.dtype,
+      param_dtype=self.param_dtype,
+    )
     conv_transpose = functools.partial(
-        layers.ConvTranspose, kernel_size=4, stride=2, padding=1,
-        kernel_init=_weight_init, implementation=self.conv_implementation,
-        dtype=self.dtype, param_dtype=self.param_dtype)
+      layers.ConvTranspose,
+      kernel_size=4,
+      stride=2,
+      padding=1,
+      kernel_init=_weight_init,
+      implementation=self.conv_implementation,
+      dtype=self.dtype,
+      param_dtype=self.param_dtype,
+    )
 
-    x = nn.Dense(self.stem_size**2 * self.features[0], use_bias=False,
-                 kernel_init=_weight_init, dtype=self.dtype,
-                 param_dtype=self.param_dtype, name='project')(z)
+    x = nn.Dense(
+      self.stem_size**2 * self.features[0],
+      use_bias=False,
+      kernel_init=_weight_init,
+      dtype=self.dtype,
+      param_dtype=self.param_dtype,
+      name='project',
+    )(z)
     x = x.reshape((z.shape[0], self.stem_size, self.stem_size, self.features[0]))
     x = nn.relu(batch_norm(name='project_batch_norm')(x))
     for i, features in enumerate(self.features[1:]):
@@ -90,11 +107,17 @@ class DCGANGenerator(nn.Module):
     if self.upsample_to_image:
       x = conv_transpose(self.channels, name='to_image')(x)
     else:
-      x = layers.Conv(self.channels, kernel_size=3, stride=1, padding=1,
-                      kernel_init=_weight_init,
-                      implementation=self.conv_implementation,
-                      dtype=self.dtype, param_dtype=self.param_dtype,
-                      name='to_image')(x)
+      x = layers.Conv(
+        self.channels,
+        kernel_size=3,
+        stride=1,
+        padding=1,
+        kernel_init=_weight_init,
+        implementation=self.conv_implementation,
+        dtype=self.dtype,
+        param_dtype=self.param_dtype,
+        name='to_image',
+      )(x)
     return jnp.tanh(x)
 
 
@@ -109,6 +132,7 @@ class DCGANDiscriminator(nn.Module):
     dtype: dtype of the computation.
     param_dtype: dtype of the parameters.
   """
+
   features: Sequence[int]
   conv_implementation: str = 'auto'
   batch_norm_axis_name: str | None = None
@@ -121,31 +145,44 @@ class DCGANDiscriminator(nn.Module):
     for i, features in enumerate(self.features):
       # The paper leaves BatchNorm out of D's first layer: normalising the
       # input layer made its samples oscillate.
-      x = layers.Conv(features, kernel_size=4, stride=2, padding=1,
-                      use_bias=i == 0, kernel_init=_weight_init,
-                      implementation=self.conv_implementation,
-                      dtype=self.dtype, param_dtype=self.param_dtype,
-                      name=f'downsample_{i}')(x)
+      x = layers.Conv(
+        features,
+        kernel_size=4,
+        stride=2,
+        padding=1,
+        use_bias=i == 0,
+        kernel_init=_weight_init,
+        implementation=self.conv_implementation,
+        dtype=self.dtype,
+        param_dtype=self.param_dtype,
+        name=f'downsample_{i}',
+      )(x)
       if i > 0:
-        x = nn.BatchNorm(use_running_average=not train, momentum=0.9,
-                         epsilon=1e-5, axis_name=self.batch_norm_axis_name,
-                         scale_init=_batch_norm_scale_init, dtype=self.dtype,
-                         param_dtype=self.param_dtype,
-                         name=f'downsample_{i}_batch_norm')(x)
+        x = nn.BatchNorm(
+          use_running_average=not train,
+          momentum=0.9,
+          epsilon=1e-5,
+          axis_name=self.batch_norm_axis_name,
+          scale_init=_batch_norm_scale_init,
+          dtype=self.dtype,
+          param_dtype=self.param_dtype,
+          name=f'downsample_{i}_batch_norm',
+        )(x)
       x = nn.leaky_relu(x, 0.2)
     x = x.reshape((x.shape[0], -1))
-    logits = nn.Dense(1, kernel_init=_weight_init, dtype=self.dtype,
-                      param_dtype=self.param_dtype, name='to_logit')(x)
+    logits = nn.Dense(
+      1, kernel_init=_weight_init, dtype=self.dtype, param_dtype=self.param_dtype, name='to_logit'
+    )(x)
     return logits[:, 0].astype(jnp.float32)
 
 
 # Size presets: the network for 28x28 images (MNIST, Fashion-MNIST) and the
 # paper's network for 64x64 images (LSUN bedrooms, CelebA).
 Generator28 = functools.partial(
-    DCGANGenerator, stem_size=7, features=(256, 128, 64), upsample_to_image=False)
+  DCGANGenerator, stem_size=7, features=(256, 128, 64), upsample_to_image=False
+)
 Discriminator28 = functools.partial(DCGANDiscriminator, features=(64, 128))
 Generator64 = functools.partial(
-    DCGANGenerator, stem_size=4, features=(512, 256, 128, 64),
-    upsample_to_image=True)
-Discriminator64 = functools.partial(
-    DCGANDiscriminator, features=(64, 128, 256, 512))
+  DCGANGenerator, stem_size=4, features=(512, 256, 128, 64), upsample_to_image=True
+)
+Discriminator64 = functools.partial(DCGANDiscriminator, features=(64, 128, 256, 512))

@@ -101,8 +101,9 @@ def optimal_value(p_data: ArrayLike, p_g: ArrayLike, *, axis: int = -1) -> jax.A
   return -LOG_4 + 2.0 * js_divergence(p_data, p_g, axis=axis)
 
 
-def game_value(discriminator: ArrayLike, p_data: ArrayLike, p_g: ArrayLike,
-               *, axis: int = -1) -> jax.Array:
+def game_value(
+  discriminator: ArrayLike, p_data: ArrayLike, p_g: ArrayLike, *, axis: int = -1
+) -> jax.Array:
   """V(D, G) = sum_x p_data(x) log D(x) + p_g(x) log(1 - D(x)).
 
   For densities, pass p(x) dx on a fine grid to get a Riemann sum of the
@@ -127,8 +128,9 @@ def game_value(discriminator: ArrayLike, p_data: ArrayLike, p_g: ArrayLike,
   return jnp.sum(real + fake, axis=axis)
 
 
-def game_value_from_logits(logits: ArrayLike, p_data: ArrayLike, p_g: ArrayLike,
-                           *, axis: int = -1) -> jax.Array:
+def game_value_from_logits(
+  logits: ArrayLike, p_data: ArrayLike, p_g: ArrayLike, *, axis: int = -1
+) -> jax.Array:
   """V(D, G) for D = sigmoid(logits), computed with log-sigmoids.
 
   log D = log_sigmoid(l) and log(1 - D) = log_sigmoid(-l) stay finite where
@@ -146,8 +148,10 @@ def game_value_from_logits(logits: ArrayLike, p_data: ArrayLike, p_g: ArrayLike,
   """
   logits = jnp.asarray(logits)
   return jnp.sum(
-      jnp.asarray(p_data) * jax.nn.log_sigmoid(logits) +
-      jnp.asarray(p_g) * jax.nn.log_sigmoid(-logits), axis=axis)
+    jnp.asarray(p_data) * jax.nn.log_sigmoid(logits)
+    + jnp.asarray(p_g) * jax.nn.log_sigmoid(-logits),
+    axis=axis,
+  )
 
 
 # ---------------------------------------------------------------------------
@@ -184,8 +188,9 @@ def gaussian_log_density(x: ArrayLike, mean: ArrayLike, cov: ArrayLike) -> jax.A
   return jax.scipy.stats.multivariate_normal.logpdf(x, mean, cov)
 
 
-def gaussian_kl(mean_p: ArrayLike, cov_p: ArrayLike, mean_q: ArrayLike,
-                cov_q: ArrayLike) -> jax.Array:
+def gaussian_kl(
+  mean_p: ArrayLike, cov_p: ArrayLike, mean_q: ArrayLike, cov_q: ArrayLike
+) -> jax.Array:
   """Closed-form KL(N(mean_p, cov_p) || N(mean_q, cov_q)).
 
   KL = 1/2 [tr(C_q^{-1} C_p) + (m_q - m_p)^T C_q^{-1} (m_q - m_p) - d
@@ -214,8 +219,15 @@ def gaussian_kl(mean_p: ArrayLike, cov_p: ArrayLike, mean_q: ArrayLike,
   return 0.5 * (trace_term + mahalanobis - dim + logdet_q - logdet_p)
 
 
-def gaussian_js_1d(mean_p: float, std_p: float, mean_q: float, std_q: float,
-                   *, num_points: int = 20001, width: float = 12.0) -> jax.Array:
+def gaussian_js_1d(
+  mean_p: float,
+  std_p: float,
+  mean_q: float,
+  std_q: float,
+  *,
+  num_points: int = 20001,
+  width: float = 12.0,
+) -> jax.Array:
   """JS divergence of two univariate Gaussians by quadrature on a grid.
 
   JS has no closed form for Gaussians. The integrand
@@ -243,14 +255,19 @@ def gaussian_js_1d(mean_p: float, std_p: float, mean_q: float, std_q: float,
   log_p = jax.scipy.stats.norm.logpdf(x, mean_p, std_p)
   log_q = jax.scipy.stats.norm.logpdf(x, mean_q, std_q)
   log_m = jnp.logaddexp(log_p, log_q) - jnp.log(2.0)
-  integrand = 0.5 * (jnp.exp(log_p) * (log_p - log_m) +
-                     jnp.exp(log_q) * (log_q - log_m))
+  integrand = 0.5 * (jnp.exp(log_p) * (log_p - log_m) + jnp.exp(log_q) * (log_q - log_m))
   return jnp.trapezoid(integrand, x)
 
 
-def gaussian_js_monte_carlo(key: jax.Array, mean_p: ArrayLike, cov_p: ArrayLike,
-                            mean_q: ArrayLike, cov_q: ArrayLike, *,
-                            num_samples: int = 100_000) -> jax.Array:
+def gaussian_js_monte_carlo(
+  key: jax.Array,
+  mean_p: ArrayLike,
+  cov_p: ArrayLike,
+  mean_q: ArrayLike,
+  cov_q: ArrayLike,
+  *,
+  num_samples: int = 100_000,
+) -> jax.Array:
   """JS divergence of two Gaussians of any dimension, by Monte Carlo.
 
   JS = 1/2 E_p[log p/m] + 1/2 E_q[log q/m]; each expectation is averaged over
@@ -281,5 +298,6 @@ def gaussian_js_monte_carlo(key: jax.Array, mean_p: ArrayLike, cov_p: ArrayLike,
     return log_own - (jnp.logaddexp(log_own, log_other) - jnp.log(2.0))
 
   return 0.5 * (
-      jnp.mean(log_ratio_to_mixture(x_p, mean_p, cov_p, mean_q, cov_q)) +
-      jnp.mean(log_ratio_to_mixture(x_q, mean_q, cov_q, mean_p, cov_p)))
+    jnp.mean(log_ratio_to_mixture(x_p, mean_p, cov_p, mean_q, cov_q))
+    + jnp.mean(log_ratio_to_mixture(x_q, mean_q, cov_q, mean_p, cov_p))
+  )

@@ -30,8 +30,9 @@ from jaxgan import data
 from jaxgan import divergences
 from jaxgan import metrics
 
-FEATURE_NETWORK = ('jaxgan MNIST classifier (data/mnist_classifier/weights.msgpack), '
-                   '128-d penultimate features')
+FEATURE_NETWORK = (
+  'jaxgan MNIST classifier (data/mnist_classifier/weights.msgpack), 128-d penultimate features'
+)
 IMAGE_SHAPE = (28, 28, 1)
 
 
@@ -44,13 +45,20 @@ def check_evaluable(image_shape: tuple[int, ...], field: str = 'config.eval_ever
   """
   if tuple(image_shape) != IMAGE_SHAPE:
     raise ValueError(
-        f'Sample-quality metrics use an MNIST classifier as their feature network, '
-        f'so they need 28x28x1 images; this dataset has {tuple(image_shape)}. Set '
-        f'{field}=0 to train without them.')
+      f'Sample-quality metrics use an MNIST classifier as their feature network, '
+      f'so they need 28x28x1 images; this dataset has {tuple(image_shape)}. Set '
+      f'{field}=0 to train without them.'
+    )
 
 
-def generate_images(sample: Callable[[jax.Array], jax.Array], *, num_samples: int,
-                    latent_dim: int, seed: int, batch_size: int = 1000) -> np.ndarray:
+def generate_images(
+  sample: Callable[[jax.Array], jax.Array],
+  *,
+  num_samples: int,
+  latent_dim: int,
+  seed: int,
+  batch_size: int = 1000,
+) -> np.ndarray:
   """Draws images from G in batches from a fixed noise seed.
 
   Args:
@@ -101,20 +109,24 @@ class MNISTEvaluator:
     mean, cov = metrics.gaussian_statistics(features)
     reference = self._reference
     kid, _ = metrics.kernel_inception_distance(
-        features, reference.features, num_subsets=100,
-        subset_size=min(1000, len(features), len(reference.features)), rng=0)
+      features,
+      reference.features,
+      num_subsets=100,
+      subset_size=min(1000, len(features), len(reference.features)),
+      rng=0,
+    )
     precision_recall = metrics.precision_recall(reference.features, features, k=3)
     inception_score, _ = metrics.inception_score(probabilities)
     counts = np.bincount(probabilities.argmax(axis=-1), minlength=probabilities.shape[-1])
     uniform = np.full(len(counts), 1 / len(counts))
     return {
-        'fid': float(metrics.frechet_distance(mean, cov, reference.mean, reference.cov)),
-        'kid': float(kid),
-        'precision': float(precision_recall.precision),
-        'recall': float(precision_recall.recall),
-        'inception_score': float(inception_score),
-        'classes_covered': int(np.count_nonzero(counts)),
-        'class_kl': float(divergences.kl_divergence(counts / counts.sum(), uniform)),
+      'fid': float(metrics.frechet_distance(mean, cov, reference.mean, reference.cov)),
+      'kid': float(kid),
+      'precision': float(precision_recall.precision),
+      'recall': float(precision_recall.recall),
+      'inception_score': float(inception_score),
+      'classes_covered': int(np.count_nonzero(counts)),
+      'class_kl': float(divergences.kl_divergence(counts / counts.sum(), uniform)),
     }
 
   @functools.lru_cache(maxsize=4)
@@ -125,18 +137,25 @@ class MNISTEvaluator:
     return self(train_images[np.sort(chosen)])
 
 
-def write_report(path: str, *, step: int, checkpoint: str | None, num_samples: int,
-                 results: dict[str, float], floor: dict[str, float]) -> None:
+def write_report(
+  path: str,
+  *,
+  step: int,
+  checkpoint: str | None,
+  num_samples: int,
+  results: dict[str, float],
+  floor: dict[str, float],
+) -> None:
   """Writes metrics.json: the figures, and what produced them."""
   report = {
-      'step': step,
-      'checkpoint': checkpoint,
-      'generator': 'G with BatchNorm running statistics',
-      'num_samples': num_samples,
-      'reference': '10,000 MNIST test digits',
-      'feature_network': FEATURE_NETWORK,
-      'metrics': results,
-      'real_vs_real': floor,
+    'step': step,
+    'checkpoint': checkpoint,
+    'generator': 'G with BatchNorm running statistics',
+    'num_samples': num_samples,
+    'reference': '10,000 MNIST test digits',
+    'feature_network': FEATURE_NETWORK,
+    'metrics': results,
+    'real_vs_real': floor,
   }
   temporary = path + '.tmp'
   with open(temporary, 'w') as f:

@@ -13,8 +13,7 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
   return np.clip(np.round(images), 0, 255).astype(np.uint8)
 
 
-def make_grid(images: np.ndarray, *, columns: int | None = None,
-              padding: int = 2) -> np.ndarray:
+def make_grid(images: np.ndarray, *, columns: int | None = None, padding: int = 2) -> np.ndarray:
   """Tiles a batch of images into one image, row by row.
 
   Args:
@@ -31,12 +30,13 @@ def make_grid(images: np.ndarray, *, columns: int | None = None,
   count, height, width, channels = images.shape
   columns = columns or math.ceil(math.sqrt(count))
   rows = math.ceil(count / columns)
-  grid = np.zeros((rows * (height + padding) + padding,
-                   columns * (width + padding) + padding, channels), np.uint8)
+  grid = np.zeros(
+    (rows * (height + padding) + padding, columns * (width + padding) + padding, channels), np.uint8
+  )
   for index, image in enumerate(to_uint8(images)):
     top = padding + (index // columns) * (height + padding)
     left = padding + (index % columns) * (width + padding)
-    grid[top:top + height, left:left + width] = image
+    grid[top : top + height, left : left + width] = image
   return grid
 
 

@@ -44,12 +44,18 @@ Initializer = Callable[..., Array]
 # Canonical building blocks.
 
 
-def _canonical_conv(lhs: Array, rhs: Array, *, strides=(1, 1), padding=((0, 0), (0, 0)),
-                    rhs_dilation=(1, 1)) -> Array:
+def _canonical_conv(
+  lhs: Array, rhs: Array, *, strides=(1, 1), padding=((0, 0), (0, 0)), rhs_dilation=(1, 1)
+) -> Array:
   """The only convolution call in the fast path: NHWC x HWIO -> NHWC, no lhs dilation."""
   return lax.conv_general_dilated(
-      lhs, rhs, window_strides=strides, padding=padding, rhs_dilation=rhs_dilation,
-      dimension_numbers=_DIMENSION_NUMBERS)
+    lhs,
+    rhs,
+    window_strides=strides,
+    padding=padding,
+    rhs_dilation=rhs_dilation,
+    dimension_numbers=_DIMENSION_NUMBERS,
+  )
 
 
 def _pad_or_crop(x: Array, pads: tuple[tuple[int, int], ...]) -> tuple[Array, tuple]:
@@ -76,8 +82,9 @@ def _pad_or_crop(x: Array, pads: tuple[tuple[int, int], ...]) -> tuple[Array, tu
 
 
 def _conv_forward(x: Array, kernel: Array, stride: int, padding: int) -> Array:
-  return _canonical_conv(x, kernel, strides=(stride, stride),
-                         padding=((padding, padding), (padding, padding)))
+  return _canonical_conv(
+    x, kernel, strides=(stride, stride), padding=((padding, padding), (padding, padding))
+  )
 
 
 def _subpixel_kernel(kernel: Array, stride: int, taps: tuple[int, int]) -> Array:
@@ -117,11 +124,14 @@ def _adjoint_geometry(out_size: int, in_size: int, k: int, stride: int, padding:
   return taps, pad, crop_start
 
 
-def _conv_adjoint_forward(dy: Array, kernel: Array, stride: int, padding: int,
-                          out_hw: tuple[int, int]) -> Array:
+def _conv_adjoint_forward(
+  dy: Array, kernel: Array, stride: int, padding: int, out_hw: tuple[int, int]
+) -> Array:
   """Adjoint of `_conv_forward` in x: maps y-shaped dy to an x of spatial size out_hw."""
-  geometry = [_adjoint_geometry(o, i, k, stride, padding)
-              for o, i, k in zip(out_hw, dy.shape[1:3], kernel.shape[:2])]
+  geometry = [
+    _adjoint_geometry(o, i, k, stride, padding)
+    for o, i, k in zip(out_hw, dy.shape[1:3], kernel.shape[:2])
+  ]
   taps = tuple(g[0] for g in geometry)
   dy, pads = _pad_or_crop(dy, tuple(g[1] for g in geometry))
   z = _canonical_conv(dy, _subpixel_kernel(kernel, stride, taps), padding=pads)
@@ -130,11 +140,12 @@ def _conv_adjoint_forward(dy: Array, kernel: Array, stride: int, padding: int,
     z = z.reshape(n, qh, qw, stride, stride, -1).transpose(0, 1, 3, 2, 4, 5)
     z = z.reshape(n, qh * stride, qw * stride, -1)
   (_, _, start_h), (_, _, start_w) = geometry
-  return z[:, start_h:start_h + out_hw[0], start_w:start_w + out_hw[1], :]
+  return z[:, start_h : start_h + out_hw[0], start_w : start_w + out_hw[1], :]
 
 
-def _conv_kernel_grad_forward(x: Array, dy: Array, stride: int, padding: int,
-                              kernel_hw: tuple[int, int]) -> Array:
+def _conv_kernel_grad_forward(
+  x: Array, dy: Array, stride: int, padding: int, kernel_hw: tuple[int, int]
+) -> Array:
   """Adjoint of `_conv_forward` in the kernel: dk[i, j, c, o] = sum x_pad[s*a + i] dy[a]."""
   pads = []
   for size, out, k in zip(x.shape[1:3], dy.shape[1:3], kernel_hw):
@@ -144,8 +155,9 @@ def _conv_kernel_grad_forward(x: Array, dy: Array, stride: int, padding: int,
     pads.append((padding, padding - unused))
   x, pads = _pad_or_crop(x, tuple(pads))
   # Batch becomes the contraction (feature) dimension and x's channels the batch.
-  dk = _canonical_conv(x.transpose(3, 1, 2, 0), dy.transpose(1, 2, 0, 3),
-                       padding=pads, rhs_dilation=(stride, stride))
+  dk = _canonical_conv(
+    x.transpose(3, 1, 2, 0), dy.transpose(1, 2, 0, 3), padding=pads, rhs_dilation=(stride, stride)
+  )
   return dk.transpose(1, 2, 0, 3)
 
 
@@ -168,8 +180,10 @@ def _conv_fwd(x, kernel, stride, padding):
 
 def _conv_bwd(stride, padding, residuals, g):
   x, kernel = residuals
-  return (_conv_adjoint(g, kernel, stride, padding, x.shape[1:3]),
-          _conv_kernel_grad(x, g, stride, padding, kernel.shape[:2]))
+  return (
+    _conv_adjoint(g, kernel, stride, padding, x.shape[1:3]),
+    _conv_kernel_grad(x, g, stride, padding, kernel.shape[:2]),
+  )
 
 
 _conv.defvjp(_conv_fwd, _conv_bwd)
@@ -187,8 +201,10 @@ def _conv_adjoint_fwd(dy, kernel, stride, padding, out_hw):
 def _conv_adjoint_bwd(stride, padding, out_hw, residuals, g):
   del out_hw
   dy, kernel = residuals
-  return (_conv(g, kernel, stride, padding),
-          _conv_kernel_grad(g, dy, stride, padding, kernel.shape[:2]))
+  return (
+    _conv(g, kernel, stride, padding),
+    _conv_kernel_grad(g, dy, stride, padding, kernel.shape[:2]),
+  )
 
 
 _conv_adjoint.defvjp(_conv_adjoint_fwd, _conv_adjoint_bwd)
@@ -206,8 +222,7 @@ def _conv_kernel_grad_fwd(x, dy, stride, padding, kernel_hw):
 def _conv_kernel_grad_bwd(stride, padding, kernel_hw, residuals, g):
   del kernel_hw
   x, dy = residuals
-  return (_conv_adjoint(dy, g, stride, padding, x.shape[1:3]),
-          _conv(x, g, stride, padding))
+  return (_conv_adjoint(dy, g, stride, padding, x.shape[1:3]), _conv(x, g, stride, padding))
 
 
 _conv_kernel_grad.defvjp(_conv_kernel_grad_fwd, _conv_kernel_grad_bwd)
@@ -259,27 +274,36 @@ def conv_transpose2d(x: Array, kernel: Array, *, stride: int = 2, padding: int =
   Returns:
     The NHWC output, O channels.
   """
-  out_hw = tuple((size - 1) * stride - 2 * padding + k
-                 for size, k in zip(x.shape[1:3], kernel.shape[:2]))
+  out_hw = tuple(
+    (size - 1) * stride - 2 * padding + k for size, k in zip(x.shape[1:3], kernel.shape[:2])
+  )
   return _conv_adjoint(x, jnp.swapaxes(kernel, 2, 3), stride, padding, out_hw)
 
 
 def xla_conv2d(x: Array, kernel: Array, *, stride: int = 1, padding: int = 0) -> Array:
   """`conv2d` as one plain `lax.conv_general_dilated`, differentiated by JAX."""
   return lax.conv_general_dilated(
-      x, kernel, window_strides=(stride, stride),
-      padding=((padding, padding), (padding, padding)), dimension_numbers=_DIMENSION_NUMBERS)
+    x,
+    kernel,
+    window_strides=(stride, stride),
+    padding=((padding, padding), (padding, padding)),
+    dimension_numbers=_DIMENSION_NUMBERS,
+  )
 
 
-def xla_conv_transpose2d(x: Array, kernel: Array, *, stride: int = 2,
-                         padding: int = 1) -> Array:
+def xla_conv_transpose2d(x: Array, kernel: Array, *, stride: int = 2, padding: int = 1) -> Array:
   """`conv_transpose2d` as plain `lax.conv_transpose` (what `nn.ConvTranspose` runs)."""
   pads = tuple((k - 1 - padding, k - 1 - padding) for k in kernel.shape[:2])
   # transpose_kernel=True flips and I/O-swaps its kernel back to ours: the
   # gradient-of-conv2d convention that defines conv_transpose2d.
   return lax.conv_transpose(
-      x, jnp.swapaxes(kernel, 2, 3), (stride, stride), pads,
-      dimension_numbers=_DIMENSION_NUMBERS, transpose_kernel=True)
+    x,
+    jnp.swapaxes(kernel, 2, 3),
+    (stride, stride),
+    pads,
+    dimension_numbers=_DIMENSION_NUMBERS,
+    transpose_kernel=True,
+  )
 
 
 # ---------------------------------------------------------------------------
@@ -288,8 +312,7 @@ def xla_conv_transpose2d(x: Array, kernel: Array, *, stride: int = 2,
 
 def _resolve(implementation: str) -> str:
   if implementation not in _IMPLEMENTATIONS:
-    raise ValueError(f'implementation must be one of {_IMPLEMENTATIONS}, '
-                     f'got {implementation!r}')
+    raise ValueError(f'implementation must be one of {_IMPLEMENTATIONS}, got {implementation!r}')
   if implementation == 'auto':
     # The rewrite only pays where XLA's own lowering is slow: the CPU.
     return 'fast' if jax.default_backend() == 'cpu' else 'xla'
@@ -298,6 +321,7 @@ def _resolve(implementation: str) -> str:
 
 class _ConvBase(nn.Module):
   """Shared fields and body; subclasses pick the kernel shape and the two ops."""
+
   features: int
   kernel_size: int
   stride: int = 1
@@ -316,15 +340,22 @@ class _ConvBase(nn.Module):
   def __call__(self, inputs: Array) -> Array:
     """Applies the convolution to NHWC inputs (any number of leading batch dims)."""
     op = self._fast_op if _resolve(self.implementation) == 'fast' else self._xla_op
-    kernel = self.param('kernel', self.kernel_init,
-                        (self.kernel_size, self.kernel_size, inputs.shape[-1], self.features),
-                        self.param_dtype)
-    bias = (self.param('bias', self.bias_init, (self.features,), self.param_dtype)
-            if self.use_bias else None)
+    kernel = self.param(
+      'kernel',
+      self.kernel_init,
+      (self.kernel_size, self.kernel_size, inputs.shape[-1], self.features),
+      self.param_dtype,
+    )
+    bias = (
+      self.param('bias', self.bias_init, (self.features,), self.param_dtype)
+      if self.use_bias
+      else None
+    )
     inputs, kernel, bias = dtypes.promote_dtype(inputs, kernel, bias, dtype=self.dtype)
     batch_shape = inputs.shape[:-3]
-    y = op(inputs.reshape((-1,) + inputs.shape[-3:]), kernel,
-           stride=self.stride, padding=self.padding)
+    y = op(
+      inputs.reshape((-1,) + inputs.shape[-3:]), kernel, stride=self.stride, padding=self.padding
+    )
     y = y.reshape(batch_shape + y.shape[1:])
     if bias is not None:
       y = y + bias
@@ -348,6 +379,7 @@ class Conv(_ConvBase):
       or 'auto' ('fast' on the CPU backend, 'xla' elsewhere). Parameters are
       the same for all, so a checkpoint works with either.
   """
+
   _fast_op = staticmethod(conv2d)
   _xla_op = staticmethod(xla_conv2d)
 
@@ -372,6 +404,7 @@ class ConvTranspose(_ConvBase):
       `lax.conv_general_dilated`) or 'auto' ('fast' on the CPU backend, 'xla'
       elsewhere). Parameters are the same for all.
   """
+
   stride: int = 2
   padding: int = 1
   _fast_op = staticmethod(conv_transpose2d)

@@ -43,8 +43,7 @@ def non_saturating_generator_loss(fake_logits: jax.Array) -> jax.Array:
   Its gradient is large exactly when D confidently rejects the samples, which
   is where the minimax form's gradient vanishes.
   """
-  return jnp.mean(
-      optax.sigmoid_binary_cross_entropy(fake_logits, jnp.ones_like(fake_logits)))
+  return jnp.mean(optax.sigmoid_binary_cross_entropy(fake_logits, jnp.ones_like(fake_logits)))
 
 
 def minimax_generator_loss(fake_logits: jax.Array) -> jax.Array:

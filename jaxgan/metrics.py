@@ -47,8 +47,7 @@ def _squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
   The expansion |a|^2 + |b|^2 - 2 a.b turns the work into one matrix product;
   its rounding can make a zero distance slightly negative, hence the clip.
   """
-  sq = (np.sum(a * a, axis=1)[:, None] + np.sum(b * b, axis=1)[None, :]
-        - 2.0 * a @ b.T)
+  sq = np.sum(a * a, axis=1)[:, None] + np.sum(b * b, axis=1)[None, :] - 2.0 * a @ b.T
   return np.maximum(sq, 0.0)
 
 
@@ -91,8 +90,7 @@ def _psd_sqrt(cov: np.ndarray) -> np.ndarray:
   return (eigvecs * np.sqrt(eigvals)) @ eigvecs.T
 
 
-def frechet_distance(mu1: ArrayLike, cov1: ArrayLike, mu2: ArrayLike,
-                     cov2: ArrayLike) -> float:
+def frechet_distance(mu1: ArrayLike, cov1: ArrayLike, mu2: ArrayLike, cov2: ArrayLike) -> float:
   """Frechet distance between two Gaussians, the formula behind FID.
 
   d^2 = |mu1 - mu2|^2 + Tr(C1 + C2 - 2 (C1 C2)^{1/2}).
@@ -122,10 +120,10 @@ def frechet_distance(mu1: ArrayLike, cov1: ArrayLike, mu2: ArrayLike,
   mu2 = np.atleast_1d(np.asarray(mu2, dtype=np.float64))
   cov1 = np.atleast_2d(np.asarray(cov1, dtype=np.float64))
   cov2 = np.atleast_2d(np.asarray(cov2, dtype=np.float64))
-  if mu1.shape != mu2.shape or cov1.shape != cov2.shape or cov1.shape != (
-      mu1.shape[0], mu1.shape[0]):
-    raise ValueError(f'Mismatched shapes: {mu1.shape}, {cov1.shape}, '
-                     f'{mu2.shape}, {cov2.shape}.')
+  if (
+    mu1.shape != mu2.shape or cov1.shape != cov2.shape or cov1.shape != (mu1.shape[0], mu1.shape[0])
+  ):
+    raise ValueError(f'Mismatched shapes: {mu1.shape}, {cov1.shape}, {mu2.shape}, {cov2.shape}.')
   sqrt_cov1 = _psd_sqrt(cov1)
   middle = sqrt_cov1 @ cov2 @ sqrt_cov1
   # Symmetrise so that eigvalsh sees exactly the matrix the maths describes.
@@ -137,8 +135,7 @@ def frechet_distance(mu1: ArrayLike, cov1: ArrayLike, mu2: ArrayLike,
   return float(max(distance, 0.0))
 
 
-def frechet_distance_from_features(features1: ArrayLike,
-                                   features2: ArrayLike) -> float:
+def frechet_distance_from_features(features1: ArrayLike, features2: ArrayLike) -> float:
   """Frechet distance between Gaussians fitted to two feature sets.
 
   Args:
@@ -149,8 +146,7 @@ def frechet_distance_from_features(features1: ArrayLike,
     The squared Frechet distance (FID when the features are Inception-v3
     pool3 activations).
   """
-  return frechet_distance(*gaussian_statistics(features1),
-                          *gaussian_statistics(features2))
+  return frechet_distance(*gaussian_statistics(features1), *gaussian_statistics(features2))
 
 
 # ---------------------------------------------------------------------------
@@ -162,7 +158,7 @@ def polynomial_kernel(x: ArrayLike, y: ArrayLike) -> np.ndarray:
   """The KID kernel k(x, y) = (x.y / dim + 1)^3, shape (len(x), len(y))."""
   x = _as_float64_matrix(x, 'x')
   y = _as_float64_matrix(y, 'y')
-  return (x @ y.T / x.shape[1] + 1.0)**3
+  return (x @ y.T / x.shape[1] + 1.0) ** 3
 
 
 def mmd2_unbiased(x: ArrayLike, y: ArrayLike) -> float:
@@ -191,12 +187,12 @@ def mmd2_unbiased(x: ArrayLike, y: ArrayLike) -> float:
 
 
 def kernel_inception_distance(
-    features1: ArrayLike,
-    features2: ArrayLike,
-    *,
-    num_subsets: int = 100,
-    subset_size: int = 1000,
-    rng: np.random.Generator | int | None = 0,
+  features1: ArrayLike,
+  features2: ArrayLike,
+  *,
+  num_subsets: int = 100,
+  subset_size: int = 1000,
+  rng: np.random.Generator | int | None = 0,
 ) -> tuple[float, float]:
   """KID: unbiased MMD^2 averaged over random subsets (Binkowski et al.).
 
@@ -235,8 +231,7 @@ class PrecisionRecall(NamedTuple):
   recall: float
 
 
-def knn_radii(features: ArrayLike, *, k: int = 3,
-              batch_size: int = 1000) -> np.ndarray:
+def knn_radii(features: ArrayLike, *, k: int = 3, batch_size: int = 1000) -> np.ndarray:
   """Distance from each sample to its k-th nearest other sample.
 
   Args:
@@ -260,8 +255,9 @@ def knn_radii(features: ArrayLike, *, k: int = 3,
   return np.sqrt(radii_sq)
 
 
-def manifold_coverage(reference: ArrayLike, radii: ArrayLike, queries: ArrayLike,
-                      *, batch_size: int = 1000) -> np.ndarray:
+def manifold_coverage(
+  reference: ArrayLike, radii: ArrayLike, queries: ArrayLike, *, batch_size: int = 1000
+) -> np.ndarray:
   """Whether each query lies inside some reference sample's k-NN ball.
 
   Args:
@@ -283,8 +279,9 @@ def manifold_coverage(reference: ArrayLike, radii: ArrayLike, queries: ArrayLike
   return inside
 
 
-def precision_recall(real: ArrayLike, generated: ArrayLike, *, k: int = 3,
-                     batch_size: int = 1000) -> PrecisionRecall:
+def precision_recall(
+  real: ArrayLike, generated: ArrayLike, *, k: int = 3, batch_size: int = 1000
+) -> PrecisionRecall:
   """Improved precision and recall (Kynkaanniemi et al. 2019).
 
   The real manifold is the union of balls around the real samples, each with
@@ -305,10 +302,8 @@ def precision_recall(real: ArrayLike, generated: ArrayLike, *, k: int = 3,
   generated = _as_float64_matrix(generated, 'generated')
   real_radii = knn_radii(real, k=k, batch_size=batch_size)
   gen_radii = knn_radii(generated, k=k, batch_size=batch_size)
-  precision = manifold_coverage(real, real_radii, generated,
-                                batch_size=batch_size).mean()
-  recall = manifold_coverage(generated, gen_radii, real,
-                             batch_size=batch_size).mean()
+  precision = manifold_coverage(real, real_radii, generated, batch_size=batch_size).mean()
+  recall = manifold_coverage(generated, gen_radii, real, batch_size=batch_size).mean()
   return PrecisionRecall(float(precision), float(recall))
 
 
@@ -317,8 +312,7 @@ def precision_recall(real: ArrayLike, generated: ArrayLike, *, k: int = 3,
 # ---------------------------------------------------------------------------
 
 
-def inception_score(probabilities: ArrayLike, *,
-                    num_splits: int = 1) -> tuple[float, float]:
+def inception_score(probabilities: ArrayLike, *, num_splits: int = 1) -> tuple[float, float]:
   """Inception score exp(E_x KL(p(y|x) || p(y))) from class probabilities.
 
   Following Salimans et al., the samples are cut into `num_splits` equal
@@ -339,7 +333,7 @@ def inception_score(probabilities: ArrayLike, *,
     raise ValueError('More splits than samples.')
   scores = []
   for i in range(num_splits):
-    part = probabilities[i * part_size:(i + 1) * part_size]
+    part = probabilities[i * part_size : (i + 1) * part_size]
     marginal = part.mean(axis=0, keepdims=True)
     # rel_entr(p, q) = p log(p / q) with 0 log 0 = 0: one-hot rows are valid.
     kl = scipy.special.rel_entr(part, marginal).sum(axis=1)
@@ -352,8 +346,9 @@ def inception_score(probabilities: ArrayLike, *,
 # ---------------------------------------------------------------------------
 
 
-def parzen_log_likelihood(samples: ArrayLike, points: ArrayLike, sigma: float,
-                          *, batch_size: int = 100) -> np.ndarray:
+def parzen_log_likelihood(
+  samples: ArrayLike, points: ArrayLike, sigma: float, *, batch_size: int = 100
+) -> np.ndarray:
   """Log-density of each point under a Gaussian Parzen window on samples.
 
   p(x) = (1/N) sum_i N(x; s_i, sigma^2 I), evaluated as
@@ -383,9 +378,9 @@ def parzen_log_likelihood(samples: ArrayLike, points: ArrayLike, sigma: float,
   return out
 
 
-def select_parzen_sigma(samples: ArrayLike, validation: ArrayLike,
-                        sigmas: ArrayLike, *,
-                        batch_size: int = 100) -> tuple[float, np.ndarray]:
+def select_parzen_sigma(
+  samples: ArrayLike, validation: ArrayLike, sigmas: ArrayLike, *, batch_size: int = 100
+) -> tuple[float, np.ndarray]:
   """Grid search for the Parzen bandwidth on a validation set.
 
   Goodfellow et al. searched sigma on the validation split and reported the
@@ -402,16 +397,20 @@ def select_parzen_sigma(samples: ArrayLike, validation: ArrayLike,
     `(best_sigma, mean_log_likelihoods)`, the latter of shape (S,).
   """
   sigmas = np.atleast_1d(np.asarray(sigmas, dtype=np.float64))
-  means = np.array([
-      parzen_log_likelihood(samples, validation, s, batch_size=batch_size).mean()
-      for s in sigmas
-  ])
+  means = np.array(
+    [parzen_log_likelihood(samples, validation, s, batch_size=batch_size).mean() for s in sigmas]
+  )
   return float(sigmas[np.argmax(means)]), means
 
 
-def parzen_evaluation(samples: ArrayLike, validation: ArrayLike,
-                      test: ArrayLike, sigmas: ArrayLike, *,
-                      batch_size: int = 100) -> tuple[float, float, float]:
+def parzen_evaluation(
+  samples: ArrayLike,
+  validation: ArrayLike,
+  test: ArrayLike,
+  sigmas: ArrayLike,
+  *,
+  batch_size: int = 100,
+) -> tuple[float, float, float]:
   """The full Goodfellow et al. protocol: pick sigma, then score the test set.
 
   Args:
@@ -425,8 +424,7 @@ def parzen_evaluation(samples: ArrayLike, validation: ArrayLike,
     `(sigma, mean, standard_error)`: the chosen bandwidth and the test mean
     log-likelihood with its standard error std / sqrt(M).
   """
-  sigma, _ = select_parzen_sigma(samples, validation, sigmas,
-                                 batch_size=batch_size)
+  sigma, _ = select_parzen_sigma(samples, validation, sigmas, batch_size=batch_size)
   ll = parzen_log_likelihood(samples, test, sigma, batch_size=batch_size)
   return sigma, float(ll.mean()), float(ll.std() / np.sqrt(ll.size))
 
@@ -455,8 +453,9 @@ def grid_modes(*, values: ArrayLike = (-4.0, -2.0, 0.0, 2.0, 4.0)) -> np.ndarray
   return np.stack([xs.ravel(), ys.ravel()], axis=1)
 
 
-def sample_mixture(rng: np.random.Generator | int | None, modes: ArrayLike,
-                   sigma: float, num_samples: int) -> np.ndarray:
+def sample_mixture(
+  rng: np.random.Generator | int | None, modes: ArrayLike, sigma: float, num_samples: int
+) -> np.ndarray:
   """Samples of the equal-weight isotropic Gaussian mixture on `modes`."""
   rng = np.random.default_rng(rng)
   modes = _as_float64_matrix(modes, 'modes')
@@ -470,8 +469,7 @@ def _kl_to_uniform(counts: np.ndarray) -> float:
   return float(scipy.special.rel_entr(q, 1.0 / counts.size).sum())
 
 
-def mode_statistics(samples: ArrayLike, modes: ArrayLike,
-                    sigma: float) -> ModeStatistics:
+def mode_statistics(samples: ArrayLike, modes: ArrayLike, sigma: float) -> ModeStatistics:
   """Mode coverage of 2-D mixture samples, as in PacGAN (Lin et al. 2018).
 
   A sample is high quality if it lies within 3 sigma (Euclidean) of its
@@ -529,5 +527,4 @@ def stacked_mnist_statistics(predicted_triples: ArrayLike) -> StackedMnistStatis
   if index.min() < 0 or index.max() >= 1000:
     raise ValueError('Mode indices must lie in [0, 1000).')
   counts = np.bincount(index, minlength=1000).astype(np.float64)
-  return StackedMnistStatistics(int(np.count_nonzero(counts)),
-                                _kl_to_uniform(counts))
+  return StackedMnistStatistics(int(np.count_nonzero(counts)), _kl_to_uniform(counts))

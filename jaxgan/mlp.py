@@ -25,6 +25,7 @@ class MLPGenerator(nn.Module):
     dtype: dtype of the computation.
     param_dtype: dtype of the parameters.
   """
+
   image_shape: tuple[int, int, int]
   hidden_features: Sequence[int] = (128, 256, 512, 1024)
   batch_norm_axis_name: str | None = None
@@ -35,18 +36,26 @@ class MLPGenerator(nn.Module):
   def __call__(self, z: jax.Array, *, train: bool) -> jax.Array:
     x = z
     for i, features in enumerate(self.hidden_features):
-      x = nn.Dense(features, dtype=self.dtype, param_dtype=self.param_dtype,
-                   name=f'dense_{i}')(x)
+      x = nn.Dense(features, dtype=self.dtype, param_dtype=self.param_dtype, name=f'dense_{i}')(x)
       # The classic port leaves the first layer without BatchNorm.
       if i > 0:
         # momentum 0.9 in Flax is PyTorch's momentum 0.1.
-        x = nn.BatchNorm(use_running_average=not train, momentum=0.9,
-                         epsilon=1e-5, axis_name=self.batch_norm_axis_name,
-                         dtype=self.dtype, param_dtype=self.param_dtype,
-                         name=f'batch_norm_{i}')(x)
+        x = nn.BatchNorm(
+          use_running_average=not train,
+          momentum=0.9,
+          epsilon=1e-5,
+          axis_name=self.batch_norm_axis_name,
+          dtype=self.dtype,
+          param_dtype=self.param_dtype,
+          name=f'batch_norm_{i}',
+        )(x)
       x = nn.leaky_relu(x, 0.2)
-    x = nn.Dense(int(np.prod(self.image_shape)), dtype=self.dtype,
-                 param_dtype=self.param_dtype, name='to_image')(x)
+    x = nn.Dense(
+      int(np.prod(self.image_shape)),
+      dtype=self.dtype,
+      param_dtype=self.param_dtype,
+      name='to_image',
+    )(x)
     x = jnp.tanh(x)
     return x.reshape((z.shape[0], *self.image_shape))
 
@@ -59,6 +68,7 @@ class MLPDiscriminator(nn.Module):
     dtype: dtype of the computation.
     param_dtype: dtype of the parameters.
   """
+
   hidden_features: Sequence[int] = (512, 256)
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
@@ -68,9 +78,7 @@ class MLPDiscriminator(nn.Module):
     del train  # No layer behaves differently in training.
     x = images.reshape((images.shape[0], -1))
     for i, features in enumerate(self.hidden_features):
-      x = nn.Dense(features, dtype=self.dtype, param_dtype=self.param_dtype,
-                   name=f'dense_{i}')(x)
+      x = nn.Dense(features, dtype=self.dtype, param_dtype=self.param_dtype, name=f'dense_{i}')(x)
       x = nn.leaky_relu(x, 0.2)
-    logits = nn.Dense(1, dtype=self.dtype, param_dtype=self.param_dtype,
-                      name='to_logit')(x)
+    logits = nn.Dense(1, dtype=self.dtype, param_dtype=self.param_dtype, name='to_logit')(x)
     return logits[:, 0].astype(jnp.float32)

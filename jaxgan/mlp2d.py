@@ -34,6 +34,7 @@ class PointGenerator(nn.Module):
     dtype: dtype of the computation.
     param_dtype: dtype of the parameters.
   """
+
   hidden_features: Sequence[int] = (400, 400, 400, 400)
   output_dim: int = 2
   batch_norm_axis_name: str | None = None
@@ -49,18 +50,31 @@ class PointGenerator(nn.Module):
     x = z
     for i, features in enumerate(self.hidden_features):
       # No bias: the BatchNorm shift right after it would cancel it.
-      x = nn.Dense(features, use_bias=False, kernel_init=kernel_init,
-                   dtype=self.dtype, param_dtype=self.param_dtype,
-                   name=f'dense_{i}')(x)
-      x = nn.BatchNorm(use_running_average=not train,
-                       momentum=self.batch_norm_momentum,
-                       epsilon=self.batch_norm_epsilon,
-                       axis_name=self.batch_norm_axis_name, dtype=self.dtype,
-                       param_dtype=self.param_dtype,
-                       name=f'batch_norm_{i}')(x)
+      x = nn.Dense(
+        features,
+        use_bias=False,
+        kernel_init=kernel_init,
+        dtype=self.dtype,
+        param_dtype=self.param_dtype,
+        name=f'dense_{i}',
+      )(x)
+      x = nn.BatchNorm(
+        use_running_average=not train,
+        momentum=self.batch_norm_momentum,
+        epsilon=self.batch_norm_epsilon,
+        axis_name=self.batch_norm_axis_name,
+        dtype=self.dtype,
+        param_dtype=self.param_dtype,
+        name=f'batch_norm_{i}',
+      )(x)
       x = nn.relu(x)
-    x = nn.Dense(self.output_dim, kernel_init=kernel_init, dtype=self.dtype,
-                 param_dtype=self.param_dtype, name='to_point')(x)
+    x = nn.Dense(
+      self.output_dim,
+      kernel_init=kernel_init,
+      dtype=self.dtype,
+      param_dtype=self.param_dtype,
+      name='to_point',
+    )(x)
     return x.astype(jnp.float32)
 
 
@@ -78,6 +92,7 @@ class LinearMaxout(nn.Module):
     dtype: dtype of the computation.
     param_dtype: dtype of the parameters.
   """
+
   features: int
   num_pieces: int
   init_stddev: float = 0.02
@@ -86,10 +101,13 @@ class LinearMaxout(nn.Module):
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
-    y = nn.Dense(self.features * self.num_pieces,
-                 kernel_init=nn.initializers.normal(self.init_stddev),
-                 dtype=self.dtype, param_dtype=self.param_dtype,
-                 name='dense')(x)
+    y = nn.Dense(
+      self.features * self.num_pieces,
+      kernel_init=nn.initializers.normal(self.init_stddev),
+      dtype=self.dtype,
+      param_dtype=self.param_dtype,
+      name='dense',
+    )(x)
     y = y.reshape((*y.shape[:-1], self.features, self.num_pieces))
     return jnp.max(y, axis=-1)
 
@@ -104,6 +122,7 @@ class MaxoutDiscriminator(nn.Module):
     dtype: dtype of the computation.
     param_dtype: dtype of the parameters.
   """
+
   hidden_features: Sequence[int] = (200, 200, 200)
   num_pieces: int = 5
   init_stddev: float = 0.02
@@ -117,10 +136,19 @@ class MaxoutDiscriminator(nn.Module):
     # is how PacGAN feeds its discriminator.
     x = points.reshape((points.shape[0], -1))
     for i, features in enumerate(self.hidden_features):
-      x = LinearMaxout(features, self.num_pieces, init_stddev=self.init_stddev,
-                       dtype=self.dtype, param_dtype=self.param_dtype,
-                       name=f'maxout_{i}')(x)
-    logits = nn.Dense(1, kernel_init=nn.initializers.normal(self.init_stddev),
-                      dtype=self.dtype, param_dtype=self.param_dtype,
-                      name='to_logit')(x)
+      x = LinearMaxout(
+        features,
+        self.num_pieces,
+        init_stddev=self.init_stddev,
+        dtype=self.dtype,
+        param_dtype=self.param_dtype,
+        name=f'maxout_{i}',
+      )(x)
+    logits = nn.Dense(
+      1,
+      kernel_init=nn.initializers.normal(self.init_stddev),
+      dtype=self.dtype,
+      param_dtype=self.param_dtype,
+      name='to_logit',
+    )(x)
     return logits[:, 0].astype(jnp.float32)

@@ -50,8 +50,9 @@ def _safe_sqrt(squared_norms: jax.Array) -> jax.Array:
   return jnp.where(is_zero, jnp.zeros_like(squared_norms), jnp.sqrt(safe))
 
 
-def gradient_penalty(d: Discriminator, real: jax.Array, fake: jax.Array, key: jax.Array, *,
-                     target: float = 1.0) -> jax.Array:
+def gradient_penalty(
+  d: Discriminator, real: jax.Array, fake: jax.Array, key: jax.Array, *, target: float = 1.0
+) -> jax.Array:
   """The WGAN-GP penalty, E[(||grad_x D(x_hat)||_2 - target)^2] (Gulrajani et al. 2017).
 
   x_hat = eps * real + (1 - eps) * fake with one eps ~ U[0, 1] per *sample*

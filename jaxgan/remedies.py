@@ -54,7 +54,8 @@ class MinibatchDiscrimination(nn.Module):
   num_kernels: int
   kernel_dim: int
   kernel_init: Initializer = nn.initializers.variance_scaling(
-      1.0, 'fan_in', 'truncated_normal', in_axis=0, out_axis=(1, 2))
+    1.0, 'fan_in', 'truncated_normal', in_axis=0, out_axis=(1, 2)
+  )
   param_dtype: jnp.dtype = jnp.float32
 
   @nn.compact
@@ -62,10 +63,15 @@ class MinibatchDiscrimination(nn.Module):
     """Args: features, shape (batch, A). Returns: shape (batch, A + num_kernels)."""
     if features.ndim != 2:
       raise ValueError(
-          f'MinibatchDiscrimination expects features of shape (batch, A), got {features.shape}; '
-          'flatten them first.')
-    kernel = self.param('kernel', self.kernel_init,
-                        (features.shape[1], self.num_kernels, self.kernel_dim), self.param_dtype)
+        f'MinibatchDiscrimination expects features of shape (batch, A), got {features.shape}; '
+        'flatten them first.'
+      )
+    kernel = self.param(
+      'kernel',
+      self.kernel_init,
+      (features.shape[1], self.num_kernels, self.kernel_dim),
+      self.param_dtype,
+    )
     m = jnp.einsum('na,abc->nbc', features, kernel.astype(features.dtype))
     # (batch, batch, B): L1 distance between every pair, per kernel.
     distances = jnp.sum(jnp.abs(m[:, None, :, :] - m[None, :, :, :]), axis=-1)
@@ -112,15 +118,17 @@ def minibatch_stddev(x: jax.Array, *, group_size: int = 4, epsilon: float = 1e-8
   group = min(group_size, batch)
   if batch % group:
     raise ValueError(
-        f'minibatch_stddev: group_size {group} does not divide the batch size {batch}; '
-        'choose a batch size that is a multiple of it.')
+      f'minibatch_stddev: group_size {group} does not divide the batch size {batch}; '
+      'choose a batch size that is a multiple of it.'
+    )
   grouped = x.reshape((batch // group, group) + x.shape[1:])
   variance = jnp.var(grouped, axis=1)  # (groups, ..., C)
   std = jnp.sqrt(variance + epsilon)
   per_group = jnp.mean(std, axis=tuple(range(1, std.ndim)))  # (groups,)
   per_sample = jnp.repeat(per_group, group)  # Consecutive samples share a group.
   stat_map = jnp.broadcast_to(
-      per_sample.reshape((batch,) + (1,) * (x.ndim - 1)), x.shape[:-1] + (1,)).astype(x.dtype)
+    per_sample.reshape((batch,) + (1,) * (x.ndim - 1)), x.shape[:-1] + (1,)
+  ).astype(x.dtype)
   return jnp.concatenate([x, stat_map], axis=-1)
 
 
@@ -169,7 +177,8 @@ def pack(samples: jax.Array, m: int) -> jax.Array:
   batch = samples.shape[0]
   if m < 1 or batch % m:
     raise ValueError(
-        f'pack: the packing degree m={m} must be positive and divide the batch size {batch}.')
+      f'pack: the packing degree m={m} must be positive and divide the batch size {batch}.'
+    )
   grouped = samples.reshape((batch // m, m) + samples.shape[1:])  # (B/m, m, ..., C)
   # Move the m axis next to the channels, so each position holds the m
   # samples' channels side by side, sample-major.

@@ -17,8 +17,7 @@ class Reporter:
   Reporter with `enabled=False`, which does nothing.
   """
 
-  def __init__(self, workdir: str, *, first_step: int, num_steps: int,
-               enabled: bool = True):
+  def __init__(self, workdir: str, *, first_step: int, num_steps: int, enabled: bool = True):
     self._enabled = enabled
     self._num_steps = num_steps
     self._last_time = time.monotonic()
@@ -31,8 +30,9 @@ class Reporter:
     # A bar redrawn in place is for a person at a terminal; in a log file
     # (CI, a cluster job) it is noise, so plain log lines are written instead.
     if sys.stderr.isatty():
-      self._bar = tqdm.tqdm(total=num_steps, initial=first_step, unit='step',
-                            dynamic_ncols=True, file=sys.stderr)
+      self._bar = tqdm.tqdm(
+        total=num_steps, initial=first_step, unit='step', dynamic_ncols=True, file=sys.stderr
+      )
 
   def advance(self, step: int) -> None:
     """Marks that the run has reached `step`."""
@@ -45,23 +45,35 @@ class Reporter:
       return
     now = time.monotonic()
     if step > self._last_step:
-      metrics = dict(metrics, steps_per_second=(step - self._last_step) /
-                     max(now - self._last_time, 1e-9))
+      metrics = dict(
+        metrics, steps_per_second=(step - self._last_step) / max(now - self._last_time, 1e-9)
+      )
     self._last_time, self._last_step = now, step
     for name, value in metrics.items():
       self._writer.add_scalar(name, value, step)
     self._writer.flush()
-    shown = {name: metrics[name] for name in
-             ('discriminator_loss', 'generator_loss', 'd_real', 'd_fake',
-              'steps_per_second') if name in metrics}
+    shown = {
+      name: metrics[name]
+      for name in ('discriminator_loss', 'generator_loss', 'd_real', 'd_fake', 'steps_per_second')
+      if name in metrics
+    }
     if self._bar is not None:
       # The bar shows steps/s and the time left itself.
-      self._bar.set_postfix({name.replace('discriminator', 'D').replace(
-          'generator', 'G'): f'{value:.3g}' for name, value in shown.items()
-                             if name != 'steps_per_second'}, refresh=False)
+      self._bar.set_postfix(
+        {
+          name.replace('discriminator', 'D').replace('generator', 'G'): f'{value:.3g}'
+          for name, value in shown.items()
+          if name != 'steps_per_second'
+        },
+        refresh=False,
+      )
     else:
-      logging.info('step %d/%d: %s', step, self._num_steps,
-                   ', '.join(f'{name}={value:.4g}' for name, value in shown.items()))
+      logging.info(
+        'step %d/%d: %s',
+        step,
+        self._num_steps,
+        ', '.join(f'{name}={value:.4g}' for name, value in shown.items()),
+      )
 
   def evaluation(self, step: int, results: dict[str, float]) -> None:
     """Logs sample-quality figures under eval/ and says them once."""
@@ -70,8 +82,9 @@ class Reporter:
     for name, value in results.items():
       self._writer.add_scalar(f'eval/{name}', value, step)
     self._writer.flush()
-    self.message(f'step {step}: ' + ', '.join(
-        f'{name}={value:.4g}' for name, value in results.items()))
+    self.message(
+      f'step {step}: ' + ', '.join(f'{name}={value:.4g}' for name, value in results.items())
+    )
 
   def image(self, step: int, tag: str, grid: np.ndarray) -> None:
     """Logs a uint8 (H, W, C) image."""

@@ -26,6 +26,7 @@ class GANState:
     key: the run's base PRNG key (typed); per-step keys are folded from it
       and the step, so it never changes.
   """
+
   step: jax.Array
   generator_params: Any
   discriminator_params: Any
@@ -37,13 +38,13 @@ class GANState:
 
 
 def create_state(
-    key: jax.Array,
-    *,
-    generator: nn.Module,
-    discriminator: nn.Module,
-    generator_optimizer: optax.GradientTransformation,
-    discriminator_optimizer: optax.GradientTransformation,
-    latent_dim: int,
+  key: jax.Array,
+  *,
+  generator: nn.Module,
+  discriminator: nn.Module,
+  generator_optimizer: optax.GradientTransformation,
+  discriminator_optimizer: optax.GradientTransformation,
+  latent_dim: int,
 ) -> GANState:
   """Initialises both networks and both optimizers.
 
@@ -66,28 +67,27 @@ def create_state(
   generator_variables = generator.init(generator_key, z, train=False)
   images = generator.apply(generator_variables, z, train=False)
   discriminator_variables = discriminator.init(
-      discriminator_key, jnp.zeros(images.shape, jnp.float32), train=False)
+    discriminator_key, jnp.zeros(images.shape, jnp.float32), train=False
+  )
   generator_params = generator_variables['params']
   discriminator_params = discriminator_variables['params']
   return GANState(
-      step=jnp.zeros((), jnp.int32),
-      generator_params=generator_params,
-      discriminator_params=discriminator_params,
-      generator_batch_stats=generator_variables.get('batch_stats', {}),
-      discriminator_batch_stats=discriminator_variables.get('batch_stats', {}),
-      generator_opt_state=generator_optimizer.init(generator_params),
-      discriminator_opt_state=discriminator_optimizer.init(discriminator_params),
-      key=base_key,
+    step=jnp.zeros((), jnp.int32),
+    generator_params=generator_params,
+    discriminator_params=discriminator_params,
+    generator_batch_stats=generator_variables.get('batch_stats', {}),
+    discriminator_batch_stats=discriminator_variables.get('batch_stats', {}),
+    generator_opt_state=generator_optimizer.init(generator_params),
+    discriminator_opt_state=discriminator_optimizer.init(discriminator_params),
+    key=base_key,
   )
 
 
 def generator_variables(state: GANState) -> dict[str, Any]:
   """G's variables as `generator.apply` takes them."""
-  return {'params': state.generator_params,
-          'batch_stats': state.generator_batch_stats}
+  return {'params': state.generator_params, 'batch_stats': state.generator_batch_stats}
 
 
 def discriminator_variables(state: GANState) -> dict[str, Any]:
   """D's variables as `discriminator.apply` takes them."""
-  return {'params': state.discriminator_params,
-          'batch_stats': state.discriminator_batch_stats}
+  return {'params': state.discriminator_params, 'batch_stats': state.discriminator_batch_stats}

@@ -32,8 +32,9 @@ def make_data_mesh(devices: Any = None) -> jax.sharding.Mesh:
   return jax.make_mesh((len(devices),), (DATA_AXIS,), devices=devices)
 
 
-def latent_noise(key: jax.Array, *, first_example: jax.Array | int,
-                 batch_size: int, latent_dim: int) -> jax.Array:
+def latent_noise(
+  key: jax.Array, *, first_example: jax.Array | int, batch_size: int, latent_dim: int
+) -> jax.Array:
   """Standard normal noise for examples first_example, first_example + 1, ...
 
   Each example's noise is drawn from the key folded with its index in the
@@ -56,24 +57,25 @@ def latent_noise(key: jax.Array, *, first_example: jax.Array | int,
   return jax.vmap(lambda k: jax.random.normal(k, (latent_dim,)))(keys)
 
 
-def _apply_train(module: nn.Module, params: Any, batch_stats: Any,
-                 inputs: jax.Array) -> tuple[jax.Array, Any]:
+def _apply_train(
+  module: nn.Module, params: Any, batch_stats: Any, inputs: jax.Array
+) -> tuple[jax.Array, Any]:
   """Applies a module in training mode; returns outputs and new batch stats."""
   outputs, updates = module.apply(
-      {'params': params, 'batch_stats': batch_stats}, inputs, train=True,
-      mutable=['batch_stats'])
+    {'params': params, 'batch_stats': batch_stats}, inputs, train=True, mutable=['batch_stats']
+  )
   return outputs, updates.get('batch_stats', {})
 
 
 def make_train_step(
-    *,
-    generator: nn.Module,
-    discriminator: nn.Module,
-    generator_optimizer: optax.GradientTransformation,
-    discriminator_optimizer: optax.GradientTransformation,
-    generator_loss: Callable[[jax.Array], jax.Array],
-    latent_dim: int,
-    mesh: jax.sharding.Mesh,
+  *,
+  generator: nn.Module,
+  discriminator: nn.Module,
+  generator_optimizer: optax.GradientTransformation,
+  discriminator_optimizer: optax.GradientTransformation,
+  generator_loss: Callable[[jax.Array], jax.Array],
+  latent_dim: int,
+  mesh: jax.sharding.Mesh,
 ) -> Callable[[state_lib.GANState, Batch], tuple[state_lib.GANState, Metrics]]:
   """Builds the jitted, donated, data-parallel train step.
 
@@ -103,66 +105,67 @@ def make_train_step(
     first_example = lax.axis_index(DATA_AXIS) * local_batch
     step_key = jax.random.fold_in(state.key, state.step)
     noise = lambda stream: latent_noise(
-        jax.random.fold_in(step_key, stream), first_example=first_example,
-        batch_size=local_batch, latent_dim=latent_dim)
+      jax.random.fold_in(step_key, stream),
+      first_example=first_example,
+      batch_size=local_batch,
+      latent_dim=latent_dim,
+    )
 
     # D step. G's BatchNorm statistics from this forward pass are dropped:
     # they are updated once per step, in G's own step below.
-    fake, _ = _apply_train(generator, state.generator_params,
-                           state.generator_batch_stats, noise(0))
+    fake, _ = _apply_train(generator, state.generator_params, state.generator_batch_stats, noise(0))
     fake = lax.stop_gradient(fake)
 
     def discriminator_objective(params):
       # Real and fake go through D as separate batches, each normalised with
       # its own statistics, as the DCGAN reference trainer does.
       real_logits, batch_stats = _apply_train(
-          discriminator, params, state.discriminator_batch_stats, real)
-      fake_logits, batch_stats = _apply_train(
-          discriminator, params, batch_stats, fake)
+        discriminator, params, state.discriminator_batch_stats, real
+      )
+      fake_logits, batch_stats = _apply_train(discriminator, params, batch_stats, fake)
       loss = losses.discriminator_loss(real_logits, fake_logits)
       return loss, (batch_stats, real_logits, fake_logits)
 
-    (discriminator_loss, (discriminator_batch_stats, real_logits, fake_logits)
-    ), discriminator_grads = jax.value_and_grad(
-        discriminator_objective, has_aux=True)(state.discriminator_params)
+    (
+      (discriminator_loss, (discriminator_batch_stats, real_logits, fake_logits)),
+      discriminator_grads,
+    ) = jax.value_and_grad(discriminator_objective, has_aux=True)(state.discriminator_params)
     discriminator_grads = lax.pmean(discriminator_grads, DATA_AXIS)
     updates, discriminator_opt_state = discriminator_optimizer.update(
-        discriminator_grads, state.discriminator_opt_state,
-        state.discriminator_params)
-    discriminator_params = optax.apply_updates(
-        state.discriminator_params, updates)
+      discriminator_grads, state.discriminator_opt_state, state.discriminator_params
+    )
+    discriminator_params = optax.apply_updates(state.discriminator_params, updates)
 
     # G step, through the D just updated.
     def generator_objective(params):
-      fake, batch_stats = _apply_train(
-          generator, params, state.generator_batch_stats, noise(1))
+      fake, batch_stats = _apply_train(generator, params, state.generator_batch_stats, noise(1))
       # D's statistics from this pass are dropped: D is not being trained.
-      logits, _ = _apply_train(discriminator, discriminator_params,
-                               discriminator_batch_stats, fake)
+      logits, _ = _apply_train(discriminator, discriminator_params, discriminator_batch_stats, fake)
       return generator_loss(logits), batch_stats
 
-    (generator_loss_value, generator_batch_stats), generator_grads = (
-        jax.value_and_grad(generator_objective, has_aux=True)(
-            state.generator_params))
+    (generator_loss_value, generator_batch_stats), generator_grads = jax.value_and_grad(
+      generator_objective, has_aux=True
+    )(state.generator_params)
     generator_grads = lax.pmean(generator_grads, DATA_AXIS)
     updates, generator_opt_state = generator_optimizer.update(
-        generator_grads, state.generator_opt_state, state.generator_params)
+      generator_grads, state.generator_opt_state, state.generator_params
+    )
     generator_params = optax.apply_updates(state.generator_params, updates)
 
     new_state = state.replace(
-        step=state.step + 1,
-        generator_params=generator_params,
-        discriminator_params=discriminator_params,
-        generator_batch_stats=generator_batch_stats,
-        discriminator_batch_stats=discriminator_batch_stats,
-        generator_opt_state=generator_opt_state,
-        discriminator_opt_state=discriminator_opt_state,
+      step=state.step + 1,
+      generator_params=generator_params,
+      discriminator_params=discriminator_params,
+      generator_batch_stats=generator_batch_stats,
+      discriminator_batch_stats=discriminator_batch_stats,
+      generator_opt_state=generator_opt_state,
+      discriminator_opt_state=discriminator_opt_state,
     )
     metrics = {
-        'discriminator_loss': discriminator_loss,
-        'generator_loss': generator_loss_value,
-        'd_real': jnp.mean(jax.nn.sigmoid(real_logits)),
-        'd_fake': jnp.mean(jax.nn.sigmoid(fake_logits)),
+      'discriminator_loss': discriminator_loss,
+      'generator_loss': generator_loss_value,
+      'd_real': jnp.mean(jax.nn.sigmoid(real_logits)),
+      'd_fake': jnp.mean(jax.nn.sigmoid(fake_logits)),
     }
     metrics = lax.pmean(metrics, DATA_AXIS)
     metrics['discriminator_grad_norm'] = optax.tree.norm(discriminator_grads)
@@ -175,9 +178,9 @@ def make_train_step(
   # varying-axes checker on, JAX would instead sum those gradients over the
   # axis by itself (the transpose of broadcasting a replicated value), and
   # the hand-written VJPs of jaxgan.layers would have to do the same.
-  step = jax.shard_map(per_device_step, mesh=mesh,
-                       in_specs=(P(), P(DATA_AXIS)), out_specs=(P(), P()),
-                       check_vma=False)
+  step = jax.shard_map(
+    per_device_step, mesh=mesh, in_specs=(P(), P(DATA_AXIS)), out_specs=(P(), P()), check_vma=False
+  )
   return jax.jit(step, donate_argnums=0)
 
 

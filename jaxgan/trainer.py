@@ -39,19 +39,20 @@ from jaxgan import step as step_lib
 
 MODELS = ('gan', 'dcgan')
 GENERATOR_LOSSES: dict[str, Callable[[jax.Array], jax.Array]] = {
-    'non_saturating': losses.non_saturating_generator_loss,
-    'minimax': losses.minimax_generator_loss,
+  'non_saturating': losses.non_saturating_generator_loss,
+  'minimax': losses.minimax_generator_loss,
 }
 DTYPES = {'float32': jnp.float32, 'bfloat16': jnp.bfloat16}
 DCGAN_PRESETS = {
-    28: (dcgan.Generator28, dcgan.Discriminator28),
-    64: (dcgan.Generator64, dcgan.Discriminator64),
+  28: (dcgan.Generator28, dcgan.Discriminator28),
+  64: (dcgan.Generator64, dcgan.Discriminator64),
 }
 
 
 @dataclasses.dataclass(frozen=True)
 class GAN:
   """A generator and discriminator with their optimizers and losses."""
+
   generator: nn.Module
   discriminator: nn.Module
   generator_optimizer: optax.GradientTransformation
@@ -62,13 +63,15 @@ class GAN:
 
 def _choice_error(field: str, value: Any, choices: Any) -> ValueError:
   return ValueError(
-      f'config.{field} = {value!r} is not one jaxgan knows. Choose one of '
-      f'{", ".join(repr(c) for c in choices)}, e.g. --config.{field}='
-      f'{next(iter(choices))}.')
+    f'config.{field} = {value!r} is not one jaxgan knows. Choose one of '
+    f'{", ".join(repr(c) for c in choices)}, e.g. --config.{field}='
+    f'{next(iter(choices))}.'
+  )
 
 
-def check_config(config: ml_collections.ConfigDict, *,
-                 device_count: int, process_count: int = 1) -> None:
+def check_config(
+  config: ml_collections.ConfigDict, *, device_count: int, process_count: int = 1
+) -> None:
   """Raises ValueError on a config mistake that needs no dataset to find.
 
   Args:
@@ -87,9 +90,17 @@ def check_config(config: ml_collections.ConfigDict, *,
     raise _choice_error('dtype', config.dtype, DTYPES)
   if config.model == 'dcgan' and config.resolution not in DCGAN_PRESETS:
     raise _choice_error('resolution', config.resolution, DCGAN_PRESETS)
-  for field in ('batch_size', 'num_steps', 'latent_dim', 'log_every',
-                'sample_every', 'checkpoint_every', 'keep_checkpoints',
-                'num_samples', 'eval_samples'):
+  for field in (
+    'batch_size',
+    'num_steps',
+    'latent_dim',
+    'log_every',
+    'sample_every',
+    'checkpoint_every',
+    'keep_checkpoints',
+    'num_samples',
+    'eval_samples',
+  ):
     if config[field] < 1:
       raise ValueError(f'config.{field} = {config[field]} must be at least 1.')
   if config.eval_every < 0:
@@ -97,18 +108,19 @@ def check_config(config: ml_collections.ConfigDict, *,
   if config.batch_size % device_count:
     larger = math.ceil(config.batch_size / device_count) * device_count
     raise ValueError(
-        f'config.batch_size = {config.batch_size} does not divide over the '
-        f'{device_count} devices of this run: each device takes an equal '
-        f'share. Use a multiple of {device_count}, e.g. '
-        f'--config.batch_size={larger}.')
+      f'config.batch_size = {config.batch_size} does not divide over the '
+      f'{device_count} devices of this run: each device takes an equal '
+      f'share. Use a multiple of {device_count}, e.g. '
+      f'--config.batch_size={larger}.'
+    )
   if config.batch_size % process_count:
     raise ValueError(
-        f'config.batch_size = {config.batch_size} does not divide over the '
-        f'{process_count} hosts of this run; use a multiple of {process_count}.')
+      f'config.batch_size = {config.batch_size} does not divide over the '
+      f'{process_count} hosts of this run; use a multiple of {process_count}.'
+    )
 
 
-def build_gan(config: ml_collections.ConfigDict,
-              image_shape: tuple[int, int, int]) -> GAN:
+def build_gan(config: ml_collections.ConfigDict, image_shape: tuple[int, int, int]) -> GAN:
   """Maps the config to modules, optimizers and losses for images of a shape.
 
   Raises:
@@ -118,63 +130,69 @@ def build_gan(config: ml_collections.ConfigDict,
   height, width, channels = image_shape
   if config.model == 'gan':
     generator = mlp.MLPGenerator(
-        image_shape=image_shape, batch_norm_axis_name=step_lib.DATA_AXIS,
-        dtype=dtype)
+      image_shape=image_shape, batch_norm_axis_name=step_lib.DATA_AXIS, dtype=dtype
+    )
     discriminator = mlp.MLPDiscriminator(dtype=dtype)
   else:
     generator_preset, discriminator_preset = DCGAN_PRESETS[config.resolution]
     generator = generator_preset(
-        channels=channels, conv_implementation=config.conv_implementation,
-        batch_norm_axis_name=step_lib.DATA_AXIS, dtype=dtype)
+      channels=channels,
+      conv_implementation=config.conv_implementation,
+      batch_norm_axis_name=step_lib.DATA_AXIS,
+      dtype=dtype,
+    )
     discriminator = discriminator_preset(
-        conv_implementation=config.conv_implementation,
-        batch_norm_axis_name=step_lib.DATA_AXIS, dtype=dtype)
+      conv_implementation=config.conv_implementation,
+      batch_norm_axis_name=step_lib.DATA_AXIS,
+      dtype=dtype,
+    )
     if generator.image_shape != image_shape:
       raise ValueError(
-          f'config.resolution = {config.resolution} builds the DCGAN for '
-          f'{config.resolution}x{config.resolution} images, but '
-          f'config.dataset = {config.dataset!r} holds {height}x{width} '
-          f'images. Choose the network that fits, '
-          f'--config.resolution={height}, or a dataset of '
-          f'{config.resolution}x{config.resolution} images.'
-          if height == width and height in DCGAN_PRESETS else
-          f'config.dataset = {config.dataset!r} holds {height}x{width} images; '
-          f'the DCGAN networks make 28x28 (--config.resolution=28) or 64x64 '
-          f'(--config.resolution=64) images. Use a dataset of one of those '
-          f'sizes.')
+        f'config.resolution = {config.resolution} builds the DCGAN for '
+        f'{config.resolution}x{config.resolution} images, but '
+        f'config.dataset = {config.dataset!r} holds {height}x{width} '
+        f'images. Choose the network that fits, '
+        f'--config.resolution={height}, or a dataset of '
+        f'{config.resolution}x{config.resolution} images.'
+        if height == width and height in DCGAN_PRESETS
+        else f'config.dataset = {config.dataset!r} holds {height}x{width} images; '
+        f'the DCGAN networks make 28x28 (--config.resolution=28) or 64x64 '
+        f'(--config.resolution=64) images. Use a dataset of one of those '
+        f'sizes.'
+      )
   optimizer = lambda c: optax.adam(c.learning_rate, b1=c.b1, b2=c.b2)
   return GAN(
-      generator=generator,
-      discriminator=discriminator,
-      generator_optimizer=optimizer(config.generator_optimizer),
-      discriminator_optimizer=optimizer(config.discriminator_optimizer),
-      generator_loss=GENERATOR_LOSSES[config.generator_loss],
-      latent_dim=config.latent_dim,
+    generator=generator,
+    discriminator=discriminator,
+    generator_optimizer=optimizer(config.generator_optimizer),
+    discriminator_optimizer=optimizer(config.discriminator_optimizer),
+    generator_loss=GENERATOR_LOSSES[config.generator_loss],
+    latent_dim=config.latent_dim,
   )
 
 
 def _create_state_fn(gan: GAN) -> Callable[[jax.Array], state_lib.GANState]:
   return lambda key: state_lib.create_state(
-      key, generator=gan.generator, discriminator=gan.discriminator,
-      generator_optimizer=gan.generator_optimizer,
-      discriminator_optimizer=gan.discriminator_optimizer,
-      latent_dim=gan.latent_dim)
+    key,
+    generator=gan.generator,
+    discriminator=gan.discriminator,
+    generator_optimizer=gan.generator_optimizer,
+    discriminator_optimizer=gan.discriminator_optimizer,
+    latent_dim=gan.latent_dim,
+  )
 
 
 def initial_state(gan: GAN, seed: int, mesh: jax.sharding.Mesh) -> state_lib.GANState:
   """The step-0 state of a run, replicated over the mesh."""
   replicated = NamedSharding(mesh, P())
-  return jax.jit(_create_state_fn(gan), out_shardings=replicated)(
-      jax.random.key(seed))
+  return jax.jit(_create_state_fn(gan), out_shardings=replicated)(jax.random.key(seed))
 
 
 def abstract_state(gan: GAN, mesh: jax.sharding.Mesh) -> state_lib.GANState:
   """The state's shapes and dtypes, with replicated shardings, for restoring."""
   shapes = jax.eval_shape(_create_state_fn(gan), jax.random.key(0))
   replicated = NamedSharding(mesh, P())
-  return jax.tree.map(
-      lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=replicated),
-      shapes)
+  return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=replicated), shapes)
 
 
 def fixed_latents(seed: int, count: int, latent_dim: int) -> jax.Array:
@@ -199,11 +217,13 @@ class _StopRequest:
     if threading.current_thread() is not threading.main_thread():
       yield self
       return
+
     def handle(signum, frame):
       del frame
       if self.signal_name is not None and signum == signal.SIGINT:
         raise KeyboardInterrupt  # A second Ctrl-C stops at once.
       self.signal_name = signal.Signals(signum).name
+
     previous = {s: signal.signal(s, handle) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
       yield self
@@ -224,37 +244,53 @@ def _check_same_run(config: ml_collections.ConfigDict, workdir: str) -> None:
     return
   with open(path) as f:
     saved = json.load(f)
-  changed = [f'{field}: {saved[field]!r} -> {config[field]!r}'
-             for field in _RUN_DEFINING_FIELDS
-             if field in saved and field in config and saved[field] != config[field]]
+  changed = [
+    f'{field}: {saved[field]!r} -> {config[field]!r}'
+    for field in _RUN_DEFINING_FIELDS
+    if field in saved and field in config and saved[field] != config[field]
+  ]
   if changed:
     raise ValueError(
-        f'The workdir {workdir} holds a run made with another config '
-        f'({"; ".join(changed)}), whose checkpoints this one cannot resume. '
-        f'Use a new --workdir, or the config that run was made with.')
+      f'The workdir {workdir} holds a run made with another config '
+      f'({"; ".join(changed)}), whose checkpoints this one cannot resume. '
+      f'Use a new --workdir, or the config that run was made with.'
+    )
 
 
-def _write_samples(reporter: reporting.Reporter, workdir: str, step: int,
-                   samples: jax.Array) -> None:
+def _write_samples(
+  reporter: reporting.Reporter, workdir: str, step: int, samples: jax.Array
+) -> None:
   grid = images.make_grid(np.asarray(jax.device_get(samples)))
   images.save_png(os.path.join(workdir, 'samples', f'step_{step:07d}.png'), grid)
   reporter.image(step, 'samples', grid)
 
 
-def _evaluate(evaluator: evaluation.MNISTEvaluator, config: ml_collections.ConfigDict,
-              gan: GAN, sample: Callable[[jax.Array], jax.Array], step: int,
-              workdir: str, reporter: reporting.Reporter, checkpoint: str | None) -> dict:
+def _evaluate(
+  evaluator: evaluation.MNISTEvaluator,
+  config: ml_collections.ConfigDict,
+  gan: GAN,
+  sample: Callable[[jax.Array], jax.Array],
+  step: int,
+  workdir: str,
+  reporter: reporting.Reporter,
+  checkpoint: str | None,
+) -> dict:
   """Measures G, logs the figures and writes workdir/metrics.json."""
   images = evaluation.generate_images(
-      sample, num_samples=config.eval_samples, latent_dim=gan.latent_dim,
-      seed=config.seed + 1)
+    sample, num_samples=config.eval_samples, latent_dim=gan.latent_dim, seed=config.seed + 1
+  )
   results = evaluator(images)
   floor = evaluator.real_vs_real(config.eval_samples)
   reporter.evaluation(step, results)
   if jax.process_index() == 0:
-    evaluation.write_report(os.path.join(workdir, 'metrics.json'), step=step,
-                            checkpoint=checkpoint, num_samples=config.eval_samples,
-                            results=results, floor=floor)
+    evaluation.write_report(
+      os.path.join(workdir, 'metrics.json'),
+      step=step,
+      checkpoint=checkpoint,
+      num_samples=config.eval_samples,
+      results=results,
+      floor=floor,
+    )
   return {'metrics': results, 'real_vs_real': floor}
 
 
@@ -276,8 +312,10 @@ def evaluate_checkpoint(workdir: str, *, num_samples: int | None = None) -> dict
   """
   config_path = os.path.join(workdir, 'config.json')
   if not os.path.exists(config_path):
-    raise ValueError(f'{workdir} holds no config.json: it is not a workdir that '
-                     'train.py wrote. Pass the --workdir of a run.')
+    raise ValueError(
+      f'{workdir} holds no config.json: it is not a workdir that '
+      'train.py wrote. Pass the --workdir of a run.'
+    )
   with open(config_path) as f:
     config = ml_collections.ConfigDict(json.load(f))
   config.eval_samples = num_samples or config.get('eval_samples', 10_000)
@@ -286,7 +324,8 @@ def evaluate_checkpoint(workdir: str, *, num_samples: int | None = None) -> dict
   gan = build_gan(config, dataset.image_shape)
   mesh = step_lib.make_data_mesh()
   checkpointer = checkpointing.Checkpointer(
-      os.path.join(workdir, 'checkpoints'), max_to_keep=config.keep_checkpoints)
+    os.path.join(workdir, 'checkpoints'), max_to_keep=config.keep_checkpoints
+  )
   try:
     restored = checkpointer.restore_latest(abstract_state(gan, mesh))
   finally:
@@ -297,9 +336,16 @@ def evaluate_checkpoint(workdir: str, *, num_samples: int | None = None) -> dict
   step = int(jax.device_get(state.step))
   sample = step_lib.make_sample_fn(gan.generator)
   reporter = reporting.Reporter(workdir, first_step=step, num_steps=step, enabled=False)
-  return _evaluate(evaluation.MNISTEvaluator(data_dir=config.data_dir or None), config, gan,
-                   lambda z: sample(state, z), step, workdir, reporter,
-                   checkpoint=os.path.join(checkpointer.directory, str(step)))
+  return _evaluate(
+    evaluation.MNISTEvaluator(data_dir=config.data_dir or None),
+    config,
+    gan,
+    lambda z: sample(state, z),
+    step,
+    workdir,
+    reporter,
+    checkpoint=os.path.join(checkpointer.directory, str(step)),
+  )
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state_lib.GANState:
@@ -333,38 +379,52 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
     with open(os.path.join(workdir, 'config.json'), 'w') as f:
       f.write(config.to_json_best_effort(indent=2))
   checkpointer = checkpointing.Checkpointer(
-      os.path.join(workdir, 'checkpoints'), max_to_keep=config.keep_checkpoints)
+    os.path.join(workdir, 'checkpoints'), max_to_keep=config.keep_checkpoints
+  )
   restored = checkpointer.restore_latest(abstract_state(gan, mesh))
   if restored is None:
     state, position = initial_state(gan, config.seed, mesh), None
   else:
     state, position = restored
-    logging.info('Resuming from the checkpoint at step %d in %s.',
-                 int(state.step), checkpointer.directory)
+    logging.info(
+      'Resuming from the checkpoint at step %d in %s.', int(state.step), checkpointer.directory
+    )
   first_step = int(jax.device_get(state.step))
   if first_step >= config.num_steps:
-    logging.info('This run already reached step %d of config.num_steps = %d; '
-                 'nothing to do. Raise --config.num_steps to train further.',
-                 first_step, config.num_steps)
+    logging.info(
+      'This run already reached step %d of config.num_steps = %d; '
+      'nothing to do. Raise --config.num_steps to train further.',
+      first_step,
+      config.num_steps,
+    )
     checkpointer.close()
     return state
   batches = data.BatchIterator(
-      config.dataset, global_batch_size=config.batch_size, seed=config.seed,
-      data_dir=config.data_dir or None, process_index=jax.process_index(),
-      process_count=jax.process_count())
+    config.dataset,
+    global_batch_size=config.batch_size,
+    seed=config.seed,
+    data_dir=config.data_dir or None,
+    process_index=jax.process_index(),
+    process_count=jax.process_count(),
+  )
   if position is not None:
     batches.restore(position)
 
   train_step = step_lib.make_train_step(
-      generator=gan.generator, discriminator=gan.discriminator,
-      generator_optimizer=gan.generator_optimizer,
-      discriminator_optimizer=gan.discriminator_optimizer,
-      generator_loss=gan.generator_loss, latent_dim=gan.latent_dim, mesh=mesh)
+    generator=gan.generator,
+    discriminator=gan.discriminator,
+    generator_optimizer=gan.generator_optimizer,
+    discriminator_optimizer=gan.discriminator_optimizer,
+    generator_loss=gan.generator_loss,
+    latent_dim=gan.latent_dim,
+    mesh=mesh,
+  )
   sample = step_lib.make_sample_fn(gan.generator)
   sample_latents = fixed_latents(config.seed, config.num_samples, gan.latent_dim)
   batch_sharding = NamedSharding(mesh, P(step_lib.DATA_AXIS))
-  reporter = reporting.Reporter(workdir, first_step=first_step,
-                                num_steps=config.num_steps, enabled=is_primary)
+  reporter = reporting.Reporter(
+    workdir, first_step=first_step, num_steps=config.num_steps, enabled=is_primary
+  )
   evaluator = None  # Made at the first evaluation: it embeds the test set.
   stop = _StopRequest()
   start_time = time.monotonic()
@@ -373,8 +433,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
     with stop.installed():
       while step < config.num_steps:
         local_batch = next(batches)
-        batch = {'image': jax.make_array_from_process_local_data(
-            batch_sharding, local_batch['image'])}
+        batch = {
+          'image': jax.make_array_from_process_local_data(batch_sharding, local_batch['image'])
+        }
         state, metrics = train_step(state, batch)
         step += 1
         reporter.advance(step)
@@ -384,33 +445,48 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
           metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
           if not all(map(math.isfinite, metrics.values())):
             raise FloatingPointError(
-                f'Losses are no longer finite at step {step}: {metrics}. The '
-                f'last good checkpoint is in {checkpointer.directory}; lower '
-                f'the learning rates (config.*_optimizer.learning_rate) or '
-                f'use float32 (--config.dtype=float32).')
+              f'Losses are no longer finite at step {step}: {metrics}. The '
+              f'last good checkpoint is in {checkpointer.directory}; lower '
+              f'the learning rates (config.*_optimizer.learning_rate) or '
+              f'use float32 (--config.dtype=float32).'
+            )
           reporter.scalars(step, metrics)
         if (step % config.sample_every == 0 or done) and is_primary:
           _write_samples(reporter, workdir, step, sample(state, sample_latents))
         # Not when stopped by a signal: a preempted job has seconds to save.
         if config.eval_every and (step % config.eval_every == 0 or last):
           evaluator = evaluator or evaluation.MNISTEvaluator(data_dir=config.data_dir or None)
-          _evaluate(evaluator, config, gan, lambda z: sample(state, z), step, workdir,
-                    reporter, checkpoint=None)
+          _evaluate(
+            evaluator,
+            config,
+            gan,
+            lambda z: sample(state, z),
+            step,
+            workdir,
+            reporter,
+            checkpoint=None,
+          )
         if step % config.checkpoint_every == 0 or done:
           checkpointer.save(state, batches.position)
         if stop:
           checkpointer.wait()
           reporter.message(
-              f'Stopped by {stop.signal_name} at step {step}; the checkpoint '
-              f'is saved in {checkpointer.directory}. Run the same command '
-              f'again to resume.')
+            f'Stopped by {stop.signal_name} at step {step}; the checkpoint '
+            f'is saved in {checkpointer.directory}. Run the same command '
+            f'again to resume.'
+          )
           break
   finally:
     checkpointer.close()
     reporter.close()
     batches.close()
   elapsed = time.monotonic() - start_time
-  logging.info('Trained steps %d to %d in %.1f s (%.2f steps/s). Samples in %s.',
-               first_step, step, elapsed, (step - first_step) / max(elapsed, 1e-9),
-               os.path.join(workdir, 'samples'))
+  logging.info(
+    'Trained steps %d to %d in %.1f s (%.2f steps/s). Samples in %s.',
+    first_step,
+    step,
+    elapsed,
+    (step - first_step) / max(elapsed, 1e-9),
+    os.path.join(workdir, 'samples'),
+  )
   return state

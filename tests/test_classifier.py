@@ -25,7 +25,8 @@ def test_split(data_dir):
 def test_architecture_and_parameter_count():
   model = classifier.MNISTClassifier()
   variables = jax.eval_shape(
-      lambda: model.init(jax.random.key(0), jnp.zeros((1, 28, 28, 1)), train=False))
+    lambda: model.init(jax.random.key(0), jnp.zeros((1, 28, 28, 1)), train=False)
+  )
   shapes = jax.tree.map(lambda x: x.shape, variables['params'])
   assert shapes['conv1']['kernel'] == (3, 3, 1, 32)
   assert shapes['conv2']['kernel'] == (3, 3, 32, 64)
@@ -60,7 +61,8 @@ def test_features_method_matches_call(params, test_split):
   model = classifier.MNISTClassifier()
   logits, features = model.apply({'params': params}, images, train=False, return_features=True)
   chex.assert_trees_all_close(
-      features, model.apply({'params': params}, images, method=classifier.MNISTClassifier.features))
+    features, model.apply({'params': params}, images, method=classifier.MNISTClassifier.features)
+  )
   chex.assert_trees_all_close(logits, model.apply({'params': params}, images, train=False))
 
 
@@ -70,8 +72,9 @@ def test_dropout_only_in_training(params, test_split):
 
   @jax.jit  # One compilation instead of op-by-op dispatch of every layer.
   def apply(seed):
-    return model.apply({'params': params}, images, train=True,
-                       rngs={'dropout': jax.random.key(seed)})
+    return model.apply(
+      {'params': params}, images, train=True, rngs={'dropout': jax.random.key(seed)}
+    )
 
   assert not np.allclose(apply(0), apply(1))
 
@@ -103,8 +106,9 @@ def test_missing_weights_name_the_command(tmp_path):
 
 def test_weights_round_trip(tmp_path):
   model = classifier.MNISTClassifier()
-  params = jax.jit(lambda: model.init(jax.random.key(0), jnp.zeros((1, 28, 28, 1)),
-                                      train=False)['params'])()
+  params = jax.jit(
+    lambda: model.init(jax.random.key(0), jnp.zeros((1, 28, 28, 1)), train=False)['params']
+  )()
   path = tmp_path / 'weights.msgpack'
   classifier.save_classifier(params, path)
   restored = classifier.load_classifier(path)

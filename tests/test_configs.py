@@ -14,14 +14,15 @@ from jaxgan import trainer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG_NAMES = sorted(
-    os.path.splitext(os.path.basename(path))[0]
-    for path in glob.glob(os.path.join(ROOT, 'configs', '*.py'))
-    if not os.path.basename(path).startswith(('_', 'default')))
+  os.path.splitext(os.path.basename(path))[0]
+  for path in glob.glob(os.path.join(ROOT, 'configs', '*.py'))
+  if not os.path.basename(path).startswith(('_', 'default'))
+)
 # Each config with the image shapes its presets are for.
 CASES = [(name, None, (28, 28, 1)) for name in CONFIG_NAMES] + [
-    ('dcgan', dict(resolution=64), (64, 64, 3)),
-    ('gan', None, (32, 32, 3)),
-    ('dcgan', dict(dtype='bfloat16'), (28, 28, 1)),
+  ('dcgan', dict(resolution=64), (64, 64, 3)),
+  ('gan', None, (32, 32, 3)),
+  ('dcgan', dict(dtype='bfloat16'), (28, 28, 1)),
 ]
 
 
@@ -42,8 +43,10 @@ def test_models_of_config(name, overrides, image_shape):
   chex.assert_tree_all_finite(images)
   assert float(jnp.min(images)) >= -1.0 and float(jnp.max(images)) <= 1.0
   logits = gan.discriminator.apply(
-      {'params': state.discriminator_params, 'batch_stats': state.discriminator_batch_stats},
-      images, train=False)
+    {'params': state.discriminator_params, 'batch_stats': state.discriminator_batch_stats},
+    images,
+    train=False,
+  )
   chex.assert_shape(logits, (3,))
   chex.assert_tree_all_finite(logits)
 

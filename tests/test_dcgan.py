@@ -9,10 +9,14 @@ import pytest
 from jaxgan import dcgan
 
 
-@pytest.mark.parametrize('generator_preset,discriminator_preset,shape', [
+@pytest.mark.parametrize(
+  'generator_preset,discriminator_preset,shape',
+  [
     (dcgan.Generator28, dcgan.Discriminator28, (28, 28, 1)),
     (dcgan.Generator64, dcgan.Discriminator64, (64, 64, 3)),
-], ids=['28x28', '64x64'])
+  ],
+  ids=['28x28', '64x64'],
+)
 def test_presets_shapes_and_ranges(generator_preset, discriminator_preset, shape):
   generator = generator_preset(channels=shape[-1])
   discriminator = discriminator_preset()
@@ -45,5 +49,4 @@ def test_discriminator_has_no_batch_norm_on_its_first_layer():
   discriminator = dcgan.Discriminator64()
   variables = discriminator.init(jax.random.key(0), jnp.zeros((1, 64, 64, 3)), train=False)
   assert 'downsample_0_batch_norm' not in variables['batch_stats']
-  assert set(variables['batch_stats']) == {
-      f'downsample_{i}_batch_norm' for i in (1, 2, 3)}
+  assert set(variables['batch_stats']) == {f'downsample_{i}_batch_norm' for i in (1, 2, 3)}

@@ -67,8 +67,15 @@ def read_metrics(workdir):
 
 def test_training_and_evaluate_checkpoint_write_metrics_json(tmp_path, data_dir):
   config = gan_config.get_config()
-  config.update(data_dir=data_dir, num_steps=20, log_every=10, sample_every=20,
-                checkpoint_every=20, eval_every=20, eval_samples=1000)
+  config.update(
+    data_dir=data_dir,
+    num_steps=20,
+    log_every=10,
+    sample_every=20,
+    checkpoint_every=20,
+    eval_every=20,
+    eval_samples=1000,
+  )
   workdir = str(tmp_path)
   trainer.train_and_evaluate(config, workdir)
   during_training = read_metrics(workdir)

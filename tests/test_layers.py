@@ -20,32 +20,32 @@ _TOL = dict(rtol=1e-5, atol=1e-4)
 # (28 -> 14 -> 7, 64 -> 32 -> 16 -> 8 -> 4 -> 1) plus odd and ragged ones,
 # where (H + 2p - k) % s != 0 leaves padded rows that no window reaches.
 _CONV_CASES = (
-    ('k4s2p1_28', 28, 28, 4, 2, 1),
-    ('k4s2p1_14', 14, 14, 4, 2, 1),
-    ('k4s2p1_7_odd', 7, 7, 4, 2, 1),
-    ('k4s2p1_64', 64, 64, 4, 2, 1),
-    ('k4s2p1_8', 8, 8, 4, 2, 1),
-    ('k4s1p0_4_to_1', 4, 4, 4, 1, 0),
-    ('k3s1p1_7', 7, 7, 3, 1, 1),
-    ('k3s1p1_28', 28, 28, 3, 1, 1),
-    ('k3s2p1_7', 7, 7, 3, 2, 1),
-    ('k3s2p0_8', 8, 8, 3, 2, 0),
-    ('k4s2p0_7_ragged', 7, 9, 4, 2, 0),
-    ('k3s1p0_5x6', 5, 6, 3, 1, 0),
-    ('k4s1p1_6', 6, 6, 4, 1, 1),
+  ('k4s2p1_28', 28, 28, 4, 2, 1),
+  ('k4s2p1_14', 14, 14, 4, 2, 1),
+  ('k4s2p1_7_odd', 7, 7, 4, 2, 1),
+  ('k4s2p1_64', 64, 64, 4, 2, 1),
+  ('k4s2p1_8', 8, 8, 4, 2, 1),
+  ('k4s1p0_4_to_1', 4, 4, 4, 1, 0),
+  ('k3s1p1_7', 7, 7, 3, 1, 1),
+  ('k3s1p1_28', 28, 28, 3, 1, 1),
+  ('k3s2p1_7', 7, 7, 3, 2, 1),
+  ('k3s2p0_8', 8, 8, 3, 2, 0),
+  ('k4s2p0_7_ragged', 7, 9, 4, 2, 0),
+  ('k3s1p0_5x6', 5, 6, 3, 1, 0),
+  ('k4s1p1_6', 6, 6, 4, 1, 1),
 )
 
 # (name, height, width, kernel, stride, padding) of the transposed conv's input.
 _CONV_T_CASES = (
-    ('k4s2p1_7_to_14', 7, 7, 4, 2, 1),
-    ('k4s2p1_14_to_28', 14, 14, 4, 2, 1),
-    ('k4s2p1_4_to_8', 4, 4, 4, 2, 1),
-    ('k4s2p1_32_to_64', 32, 32, 4, 2, 1),
-    ('k4s1p0_1_to_4', 1, 1, 4, 1, 0),
-    ('k3s1p1_7', 7, 7, 3, 1, 1),
-    ('k3s2p1_5x6', 5, 6, 3, 2, 1),
-    ('k4s2p0_3', 3, 3, 4, 2, 0),
-    ('k3s2p0_4', 4, 4, 3, 2, 0),
+  ('k4s2p1_7_to_14', 7, 7, 4, 2, 1),
+  ('k4s2p1_14_to_28', 14, 14, 4, 2, 1),
+  ('k4s2p1_4_to_8', 4, 4, 4, 2, 1),
+  ('k4s2p1_32_to_64', 32, 32, 4, 2, 1),
+  ('k4s1p0_1_to_4', 1, 1, 4, 1, 0),
+  ('k3s1p1_7', 7, 7, 3, 1, 1),
+  ('k3s2p1_5x6', 5, 6, 3, 2, 1),
+  ('k4s2p0_3', 3, 3, 4, 2, 0),
+  ('k3s2p0_4', 4, 4, 3, 2, 0),
 )
 
 
@@ -56,8 +56,9 @@ def _random(seed, shape):
 
 
 def _plain_conv(x, kernel, stride, padding):
-  return lax.conv_general_dilated(x, kernel, (stride, stride), [(padding, padding)] * 2,
-                                  dimension_numbers=_DN)
+  return lax.conv_general_dilated(
+    x, kernel, (stride, stride), [(padding, padding)] * 2, dimension_numbers=_DN
+  )
 
 
 def _adjoint_definition(y, kernel, stride, padding):
@@ -78,9 +79,14 @@ def _flax_conv_transpose(y, kernel, stride, padding):
   kernel of the forward conv whose gradient this is: (k, k, out, in).
   """
   k = kernel.shape[0]
-  module = nn.ConvTranspose(kernel.shape[3], (k, k), strides=(stride, stride),
-                            padding=[(k - 1 - padding, k - 1 - padding)] * 2,
-                            transpose_kernel=True, use_bias=False)
+  module = nn.ConvTranspose(
+    kernel.shape[3],
+    (k, k),
+    strides=(stride, stride),
+    padding=[(k - 1 - padding, k - 1 - padding)] * 2,
+    transpose_kernel=True,
+    use_bias=False,
+  )
   return module.apply({'params': {'kernel': jnp.swapaxes(kernel, 2, 3)}}, y)
 
 
@@ -106,13 +112,17 @@ def _conv_lines(fn, *args):
 
 
 class ConvFunctionsTest(parameterized.TestCase):
-
   @parameterized.named_parameters(*_CONV_CASES)
   def test_conv2d_equals_plain_conv(self, height, width, k, stride, padding):
     x, kernel = _random(0, (2, height, width, 3)), _random(1, (k, k, 3, 5))
     fast, plain = _values_and_grads(
-        [lambda x, w: layers.conv2d(x, w, stride=stride, padding=padding),
-         lambda x, w: _plain_conv(x, w, stride, padding)], x, kernel)
+      [
+        lambda x, w: layers.conv2d(x, w, stride=stride, padding=padding),
+        lambda x, w: _plain_conv(x, w, stride, padding),
+      ],
+      x,
+      kernel,
+    )
     expected_size = [(n + 2 * padding - k) // stride + 1 for n in (height, width)]
     chex.assert_shape(fast[0], (2, *expected_size, 5))
     chex.assert_trees_all_close(fast, plain, **_TOL)
@@ -121,9 +131,14 @@ class ConvFunctionsTest(parameterized.TestCase):
   def test_conv_transpose2d_equals_adjoint_and_flax(self, height, width, k, stride, padding):
     y, kernel = _random(2, (2, height, width, 5)), _random(3, (k, k, 5, 3))
     fast, definition, flax_layer = _values_and_grads(
-        [lambda y, w: layers.conv_transpose2d(y, w, stride=stride, padding=padding),
-         lambda y, w: _adjoint_definition(y, w, stride, padding),
-         lambda y, w: _flax_conv_transpose(y, w, stride, padding)], y, kernel)
+      [
+        lambda y, w: layers.conv_transpose2d(y, w, stride=stride, padding=padding),
+        lambda y, w: _adjoint_definition(y, w, stride, padding),
+        lambda y, w: _flax_conv_transpose(y, w, stride, padding),
+      ],
+      y,
+      kernel,
+    )
     expected_size = [(n - 1) * stride - 2 * padding + k for n in (height, width)]
     chex.assert_shape(fast[0], (2, *expected_size, 3))
     chex.assert_trees_all_close(fast, definition, **_TOL)
@@ -152,6 +167,7 @@ class ConvFunctionsTest(parameterized.TestCase):
       def model(x, w):
         h = jnp.tanh(conv(x, w, stride=2, padding=1))
         return jnp.sum(conv_t(h, jnp.swapaxes(w, 2, 3), stride=2, padding=1) ** 2)
+
       return jax.jit(jax.grad(lambda x, w: jnp.sum(jax.grad(model)(x, w) ** 2), (0, 1)))
 
     fast = penalty(layers.conv2d, layers.conv_transpose2d)(x, kernel)
@@ -161,24 +177,31 @@ class ConvFunctionsTest(parameterized.TestCase):
 
 
 class ModulesTest(parameterized.TestCase):
-
   @parameterized.named_parameters(
-      ('conv_k4s2p1', layers.Conv, 14, 4, 2, 1),
-      ('conv_k3s1p1', layers.Conv, 7, 3, 1, 1),
-      ('conv_t_k4s2p1', layers.ConvTranspose, 7, 4, 2, 1),
-      ('conv_t_k4s1p0', layers.ConvTranspose, 1, 4, 1, 0),
+    ('conv_k4s2p1', layers.Conv, 14, 4, 2, 1),
+    ('conv_k3s1p1', layers.Conv, 7, 3, 1, 1),
+    ('conv_t_k4s2p1', layers.ConvTranspose, 7, 4, 2, 1),
+    ('conv_t_k4s1p0', layers.ConvTranspose, 1, 4, 1, 0),
   )
   def test_fast_and_xla_agree(self, cls, size, k, stride, padding):
     x = _random(8, (2, size, size, 3))
-    make = lambda impl: cls(features=4, kernel_size=k, stride=stride, padding=padding,
-                            bias_init=nn.initializers.normal(1.0), implementation=impl)
+    make = lambda impl: cls(
+      features=4,
+      kernel_size=k,
+      stride=stride,
+      padding=padding,
+      bias_init=nn.initializers.normal(1.0),
+      implementation=impl,
+    )
     init = lambda impl: jax.jit(make(impl).init)(jax.random.key(0), x)['params']
     params = init('fast')
     chex.assert_trees_all_equal_shapes(params, jax.eval_shape(lambda: init('xla')))
     chex.assert_shape(params['kernel'], (k, k, 3, 4))
     fast, xla = _values_and_grads(
-        [lambda p, x, impl=impl: make(impl).apply({'params': p}, x) for impl in ('fast', 'xla')],
-        params, x)
+      [lambda p, x, impl=impl: make(impl).apply({'params': p}, x) for impl in ('fast', 'xla')],
+      params,
+      x,
+    )
     chex.assert_trees_all_close(fast, xla, **_TOL)
 
   def test_dtype_and_leading_batch_dims(self):
@@ -197,8 +220,9 @@ class ModulesTest(parameterized.TestCase):
 
     convt = lambda f, s=2, p=1: layers.ConvTranspose(f, 4, stride=s, padding=p)
     conv = lambda f, s=2, p=1, k=4: layers.Conv(f, k, stride=s, padding=p)
-    chex.assert_shape(apply([convt(8), convt(4), conv(1, 1, 1, 3)], jnp.ones((2, 7, 7, 16))),
-                      (2, 28, 28, 1))
+    chex.assert_shape(
+      apply([convt(8), convt(4), conv(1, 1, 1, 3)], jnp.ones((2, 7, 7, 16))), (2, 28, 28, 1)
+    )
     chex.assert_shape(apply([conv(4), conv(8)], jnp.ones((2, 28, 28, 1))), (2, 7, 7, 8))
     generator = [convt(16, 1, 0), convt(8), convt(4), convt(4), convt(3)]
     chex.assert_shape(apply(generator, jnp.ones((2, 1, 1, 32))), (2, 64, 64, 3))

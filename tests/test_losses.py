@@ -29,12 +29,10 @@ def test_matches_probability_form(p_real, p_fake):
   real = logit(jnp.full((4,), p_real))
   fake = logit(jnp.full((4,), p_fake))
   np.testing.assert_allclose(
-      losses.discriminator_loss(real, fake),
-      -np.log(p_real) - np.log(1 - p_fake), rtol=1e-5)
-  np.testing.assert_allclose(
-      losses.non_saturating_generator_loss(fake), -np.log(p_fake), rtol=1e-5)
-  np.testing.assert_allclose(
-      losses.minimax_generator_loss(fake), np.log(1 - p_fake), rtol=1e-5)
+    losses.discriminator_loss(real, fake), -np.log(p_real) - np.log(1 - p_fake), rtol=1e-5
+  )
+  np.testing.assert_allclose(losses.non_saturating_generator_loss(fake), -np.log(p_fake), rtol=1e-5)
+  np.testing.assert_allclose(losses.minimax_generator_loss(fake), np.log(1 - p_fake), rtol=1e-5)
 
 
 def test_at_equilibrium_discriminator_loss_is_log_4():
@@ -43,12 +41,16 @@ def test_at_equilibrium_discriminator_loss_is_log_4():
   np.testing.assert_allclose(losses.discriminator_loss(zeros, zeros), np.log(4.0), rtol=1e-6)
 
 
-@pytest.mark.parametrize('loss_fn', [
+@pytest.mark.parametrize(
+  'loss_fn',
+  [
     lambda l: losses.discriminator_loss(l, -l),
     lambda l: losses.discriminator_loss(-l, l),
     losses.non_saturating_generator_loss,
     losses.minimax_generator_loss,
-], ids=['d_confident_right', 'd_confident_wrong', 'non_saturating', 'minimax'])
+  ],
+  ids=['d_confident_right', 'd_confident_wrong', 'non_saturating', 'minimax'],
+)
 def test_finite_values_and_gradients_at_extreme_logits(loss_fn):
   logits = jnp.array([-100.0, -30.0, 0.0, 30.0, 100.0])
   value, grad = jax.jit(jax.value_and_grad(loss_fn))(logits)
@@ -70,59 +72,78 @@ def test_gradients_saturate_as_the_paper_says():
 # Losses on raw outputs: least squares, hinge, Wasserstein, feature matching.
 
 
-@pytest.mark.parametrize('real,fake,d_loss,g_loss', [
+@pytest.mark.parametrize(
+  'real,fake,d_loss,g_loss',
+  [
     # 0.5 * mean(0, 1) + 0.5 * mean(0, 1); 0.5 * mean(1, 0).
     ([1.0, 0.0], [0.0, 1.0], 0.5, 0.25),
     # 0.5 * (3 - 1)^2 + 0.5 * (-2)^2; 0.5 * (-2 - 1)^2.
     ([3.0], [-2.0], 4.0, 4.5),
     # Equilibrium, D = 1/2 everywhere (Mao et al. 2017): 0.25 and 0.125.
     ([0.5, 0.5], [0.5, 0.5], 0.25, 0.125),
-], ids=['mixed', 'single', 'equilibrium'])
+  ],
+  ids=['mixed', 'single', 'equilibrium'],
+)
 def test_least_squares_known_values(real, fake, d_loss, g_loss):
   real, fake = jnp.array(real), jnp.array(fake)
   np.testing.assert_allclose(
-      jax.jit(losses.least_squares_discriminator_loss)(real, fake), d_loss, rtol=1e-6)
+    jax.jit(losses.least_squares_discriminator_loss)(real, fake), d_loss, rtol=1e-6
+  )
   np.testing.assert_allclose(jax.jit(losses.least_squares_generator_loss)(fake), g_loss, rtol=1e-6)
 
 
-@pytest.mark.parametrize('real,fake,d_loss,g_loss', [
+@pytest.mark.parametrize(
+  'real,fake,d_loss,g_loss',
+  [
     # relu(1 - real) = (0, 0.5, 2), mean 5/6; relu(1 + fake) = (0, 1, 2), mean 1.
     ([2.0, 0.5, -1.0], [-2.0, 0.0, 1.0], 5.0 / 6.0 + 1.0, 1.0 / 3.0),
     # Both beyond the margin: no discriminator loss.
     ([1.0, 5.0], [-1.0, -5.0], 0.0, 3.0),
     # D(x) = D(G(z)) = 0: one from each hinge.
     ([0.0], [0.0], 2.0, 0.0),
-], ids=['mixed', 'beyond_margin', 'zero'])
+  ],
+  ids=['mixed', 'beyond_margin', 'zero'],
+)
 def test_hinge_known_values(real, fake, d_loss, g_loss):
   real, fake = jnp.array(real), jnp.array(fake)
   np.testing.assert_allclose(
-      jax.jit(losses.hinge_discriminator_loss)(real, fake), d_loss, rtol=1e-6)
+    jax.jit(losses.hinge_discriminator_loss)(real, fake), d_loss, rtol=1e-6
+  )
   np.testing.assert_allclose(
-      jax.jit(losses.hinge_generator_loss)(fake), g_loss, rtol=1e-6, atol=1e-7)
+    jax.jit(losses.hinge_generator_loss)(fake), g_loss, rtol=1e-6, atol=1e-7
+  )
 
 
 def test_hinge_gives_no_gradient_beyond_the_margin():
   grad_real, grad_fake = jax.grad(losses.hinge_discriminator_loss, argnums=(0, 1))(
-      jnp.array([2.0, 0.0]), jnp.array([-2.0, 0.0]))
+    jnp.array([2.0, 0.0]), jnp.array([-2.0, 0.0])
+  )
   # d/dreal mean(relu(1 - real)) = -1/2 inside the margin, 0 beyond it.
   np.testing.assert_allclose(grad_real, [0.0, -0.5])
   np.testing.assert_allclose(grad_fake, [0.0, 0.5])
 
 
-@pytest.mark.parametrize('real,fake,critic_loss,g_loss', [
+@pytest.mark.parametrize(
+  'real,fake,critic_loss,g_loss',
+  [
     # mean(-1, 0) - mean(1, 3) = -0.5 - 2; -mean(-1, 0).
     ([1.0, 3.0], [-1.0, 0.0], -2.5, 0.5),
     # Identical outputs: the estimated distance is zero.
     ([0.7, -0.2], [0.7, -0.2], 0.0, -0.25),
-], ids=['separated', 'identical'])
+  ],
+  ids=['separated', 'identical'],
+)
 def test_wasserstein_known_values(real, fake, critic_loss, g_loss):
   real, fake = jnp.array(real), jnp.array(fake)
   np.testing.assert_allclose(
-      jax.jit(losses.wasserstein_critic_loss)(real, fake), critic_loss, rtol=1e-6, atol=1e-7)
+    jax.jit(losses.wasserstein_critic_loss)(real, fake), critic_loss, rtol=1e-6, atol=1e-7
+  )
   np.testing.assert_allclose(jax.jit(losses.wasserstein_generator_loss)(fake), g_loss, rtol=1e-6)
 
 
-@pytest.mark.parametrize('real,fake,expected', [
+@pytest.mark.parametrize(
+  'real,fake,expected',
+  [
     # Means (2, 3) and (1, 1): ||(1, 2)||^2.
     ([[1.0, 2.0], [3.0, 4.0]], [[0.0, 0.0], [2.0, 2.0]], 5.0),
     # Equal means but different samples: the *means* match, so zero. A
@@ -130,16 +151,19 @@ def test_wasserstein_known_values(real, fake, critic_loss, g_loss):
     ([[1.0], [-1.0]], [[0.0], [0.0]], 0.0),
     # Batches of different sizes, features of shape (2, 2): means (1, 0; 0, 0)
     # and (0, 0; 0, 2): 1 + 4.
-    ([[[1.0, 0.0], [0.0, 0.0]]],
-     [[[0.0, 0.0], [0.0, 1.0]], [[0.0, 0.0], [0.0, 3.0]]], 5.0),
-], ids=['vectors', 'equal_means', 'different_batches_2d_features'])
+    ([[[1.0, 0.0], [0.0, 0.0]]], [[[0.0, 0.0], [0.0, 1.0]], [[0.0, 0.0], [0.0, 3.0]]], 5.0),
+  ],
+  ids=['vectors', 'equal_means', 'different_batches_2d_features'],
+)
 def test_feature_matching_known_values(real, fake, expected):
   value = jax.jit(losses.feature_matching_loss)(jnp.array(real), jnp.array(fake))
   chex.assert_shape(value, ())
   np.testing.assert_allclose(value, expected, rtol=1e-6)
 
 
-@pytest.mark.parametrize('loss_fn', [
+@pytest.mark.parametrize(
+  'loss_fn',
+  [
     lambda o: losses.least_squares_discriminator_loss(o, -o),
     losses.least_squares_generator_loss,
     lambda o: losses.hinge_discriminator_loss(o, -o),
@@ -148,8 +172,18 @@ def test_feature_matching_known_values(real, fake, expected):
     lambda o: losses.wasserstein_critic_loss(o, -o),
     losses.wasserstein_generator_loss,
     lambda o: losses.feature_matching_loss(o[:, None], -o[::-1, None]),
-], ids=['ls_d', 'ls_g', 'hinge_d_right', 'hinge_d_wrong', 'hinge_g', 'wgan_critic', 'wgan_g',
-        'feature_matching'])
+  ],
+  ids=[
+    'ls_d',
+    'ls_g',
+    'hinge_d_right',
+    'hinge_d_wrong',
+    'hinge_g',
+    'wgan_critic',
+    'wgan_g',
+    'feature_matching',
+  ],
+)
 def test_raw_output_losses_finite_at_extreme_outputs(loss_fn):
   outputs = jnp.array([-1e6, -100.0, -1.0, 0.0, 1.0, 100.0, 1e6, 3.0])
   value, grad = jax.jit(jax.value_and_grad(loss_fn))(outputs)

@@ -30,8 +30,7 @@ def test_frechet_distance_matches_sqrtm_reference(dim, seed):
   mu1, mu2 = rng.standard_normal(dim), rng.standard_normal(dim)
   cov1, cov2 = _random_cov(rng, dim), _random_cov(rng, dim)
   covmean = scipy.linalg.sqrtm(cov1 @ cov2).real
-  expected = (np.sum((mu1 - mu2)**2) + np.trace(cov1) + np.trace(cov2)
-              - 2.0 * np.trace(covmean))
+  expected = np.sum((mu1 - mu2) ** 2) + np.trace(cov1) + np.trace(cov2) - 2.0 * np.trace(covmean)
   got = metrics.frechet_distance(mu1, cov1, mu2, cov2)
   np.testing.assert_allclose(got, expected, rtol=1e-8, atol=1e-9)
 
@@ -42,7 +41,7 @@ def test_frechet_distance_diagonal_closed_form():
   mu1, mu2 = rng.standard_normal(10), rng.standard_normal(10)
   # Diagonal covariances commute, so Tr(A + B - 2 sqrt(AB)) is
   # sum (sqrt(a) - sqrt(b))^2.
-  expected = np.sum((mu1 - mu2)**2) + np.sum((np.sqrt(a) - np.sqrt(b))**2)
+  expected = np.sum((mu1 - mu2) ** 2) + np.sum((np.sqrt(a) - np.sqrt(b)) ** 2)
   got = metrics.frechet_distance(mu1, np.diag(a), mu2, np.diag(b))
   np.testing.assert_allclose(got, expected, rtol=1e-10)
 
@@ -65,8 +64,9 @@ def test_frechet_distance_from_features_uses_sample_statistics():
   assert mu1.dtype == np.float64 and cov1.shape == (5, 5)
   np.testing.assert_allclose(cov1, np.cov(x.T))
   mu2, cov2 = metrics.gaussian_statistics(y)
-  np.testing.assert_allclose(metrics.frechet_distance_from_features(x, y),
-                             metrics.frechet_distance(mu1, cov1, mu2, cov2))
+  np.testing.assert_allclose(
+    metrics.frechet_distance_from_features(x, y), metrics.frechet_distance(mu1, cov1, mu2, cov2)
+  )
 
 
 # ---------------------------------------------------------------------------
@@ -78,9 +78,11 @@ def test_kid_same_distribution_near_zero_and_shift_positive():
   rng = _rng(7)
   x, y = rng.standard_normal((1000, 16)), rng.standard_normal((1000, 16))
   same_mean, same_std = metrics.kernel_inception_distance(
-      x, y, num_subsets=20, subset_size=200, rng=0)
+    x, y, num_subsets=20, subset_size=200, rng=0
+  )
   shifted_mean, _ = metrics.kernel_inception_distance(
-      x, y + 0.5, num_subsets=20, subset_size=200, rng=0)
+    x, y + 0.5, num_subsets=20, subset_size=200, rng=0
+  )
   assert abs(same_mean) < 2 * same_std
   assert shifted_mean > 10 * same_std and shifted_mean > 0.05
 
@@ -95,8 +97,7 @@ def test_mmd_is_unbiased():
     x, y = rng.standard_normal((size, dim)), rng.standard_normal((size, dim))
     unbiased.append(metrics.mmd2_unbiased(x, y))
     k_xx, k_yy = metrics.polynomial_kernel(x, x), metrics.polynomial_kernel(y, y)
-    biased.append(k_xx.mean() + k_yy.mean()
-                  - 2 * metrics.polynomial_kernel(x, y).mean())
+    biased.append(k_xx.mean() + k_yy.mean() - 2 * metrics.polynomial_kernel(x, y).mean())
   unbiased, biased = np.array(unbiased), np.array(biased)
   standard_error = unbiased.std() / math.sqrt(draws)
   assert abs(unbiased.mean()) < 3 * standard_error
@@ -108,7 +109,8 @@ def test_kid_seed_reproducible():
   y = _rng(10).standard_normal((100, 3))
   a = metrics.kernel_inception_distance(x, y, num_subsets=5, subset_size=50, rng=3)
   b = metrics.kernel_inception_distance(
-      x, y, num_subsets=5, subset_size=50, rng=np.random.default_rng(3))
+    x, y, num_subsets=5, subset_size=50, rng=np.random.default_rng(3)
+  )
   assert a == b
 
 
@@ -140,8 +142,7 @@ def test_knn_radii_against_sort():
   x = _rng(13).standard_normal((50, 3))
   distances = np.linalg.norm(x[:, None] - x[None], axis=-1)
   expected = np.sort(distances, axis=1)[:, 3]  # Column 0 is the point itself.
-  np.testing.assert_allclose(metrics.knn_radii(x, k=3, batch_size=8), expected,
-                             atol=1e-7)
+  np.testing.assert_allclose(metrics.knn_radii(x, k=3, batch_size=8), expected, atol=1e-7)
 
 
 # ---------------------------------------------------------------------------
@@ -182,10 +183,8 @@ def _direct_parzen(samples, points, sigma):
 def test_parzen_matches_direct_computation(sigma, batch_size):
   rng = _rng(14)
   samples, points = rng.standard_normal((40, 3)), rng.standard_normal((25, 3))
-  got = metrics.parzen_log_likelihood(samples, points, sigma,
-                                      batch_size=batch_size)
-  np.testing.assert_allclose(got, _direct_parzen(samples, points, sigma),
-                             rtol=1e-10)
+  got = metrics.parzen_log_likelihood(samples, points, sigma, batch_size=batch_size)
+  np.testing.assert_allclose(got, _direct_parzen(samples, points, sigma), rtol=1e-10)
 
 
 def test_parzen_is_finite_where_direct_underflows():
@@ -194,7 +193,7 @@ def test_parzen_is_finite_where_direct_underflows():
   samples = np.zeros((10, 2))
   points = np.full((3, 2), 3.0)
   got = metrics.parzen_log_likelihood(samples, points, 0.1)
-  expected = -np.sum(points[0]**2) / (2 * 0.01) - math.log(2 * math.pi * 0.01)
+  expected = -np.sum(points[0] ** 2) / (2 * 0.01) - math.log(2 * math.pi * 0.01)
   np.testing.assert_allclose(got, expected, rtol=1e-12)
 
 
@@ -207,8 +206,7 @@ def test_parzen_sigma_selection_and_evaluation():
   direct = [_direct_parzen(samples, validation, s).mean() for s in sigmas]
   np.testing.assert_allclose(means, direct, rtol=1e-10)
   assert best == sigmas[np.argmax(direct)]
-  sigma, mean, stderr = metrics.parzen_evaluation(samples, validation, test,
-                                                  sigmas)
+  sigma, mean, stderr = metrics.parzen_evaluation(samples, validation, test, sigmas)
   direct_test = _direct_parzen(samples, test, sigma)
   assert sigma == best
   np.testing.assert_allclose(mean, direct_test.mean(), rtol=1e-10)
@@ -233,30 +231,43 @@ def test_mode_layouts():
 _RING_SIGMA = 0.01
 
 
-@pytest.mark.parametrize('name, samples, expected', [
+@pytest.mark.parametrize(
+  'name, samples, expected',
+  [
     # Every mode hit equally, all within 3 sigma.
-    ('all_modes', np.repeat(metrics.ring_modes(), 5, axis=0) + 0.02,
-     metrics.ModeStatistics(8, 1.0, 0.0)),
+    (
+      'all_modes',
+      np.repeat(metrics.ring_modes(), 5, axis=0) + 0.02,
+      metrics.ModeStatistics(8, 1.0, 0.0),
+    ),
     # Complete collapse onto one mode: KL(delta || uniform) = log 8.
-    ('one_mode', np.tile(metrics.ring_modes()[:1], (40, 1)),
-     metrics.ModeStatistics(1, 1.0, math.log(8))),
+    (
+      'one_mode',
+      np.tile(metrics.ring_modes()[:1], (40, 1)),
+      metrics.ModeStatistics(1, 1.0, math.log(8)),
+    ),
     # Four modes, each with 10 on-mode samples and 10 samples half a unit
     # outward (50 sigma, so low quality but still nearest that mode): half
     # the samples are good, and the histogram is uniform on 4 of 8 modes.
-    ('off_mode', np.concatenate([
-        np.repeat(metrics.ring_modes()[::2], 10, axis=0),
-        1.5 * np.repeat(metrics.ring_modes()[::2], 10, axis=0)]),
-     metrics.ModeStatistics(4, 0.5, math.log(2))),
+    (
+      'off_mode',
+      np.concatenate(
+        [
+          np.repeat(metrics.ring_modes()[::2], 10, axis=0),
+          1.5 * np.repeat(metrics.ring_modes()[::2], 10, axis=0),
+        ]
+      ),
+      metrics.ModeStatistics(4, 0.5, math.log(2)),
+    ),
     # Only off-mode samples: nothing captured.
-    ('all_off_mode', 1.5 * metrics.ring_modes(),
-     metrics.ModeStatistics(0, 0.0, 0.0)),
-])
+    ('all_off_mode', 1.5 * metrics.ring_modes(), metrics.ModeStatistics(0, 0.0, 0.0)),
+  ],
+)
 def test_mode_statistics_known_answers(name, samples, expected):
   del name
   got = metrics.mode_statistics(samples, metrics.ring_modes(), _RING_SIGMA)
   assert got.modes_captured == expected.modes_captured
-  np.testing.assert_allclose(got.high_quality_fraction,
-                             expected.high_quality_fraction)
+  np.testing.assert_allclose(got.high_quality_fraction, expected.high_quality_fraction)
   np.testing.assert_allclose(got.reverse_kl, expected.reverse_kl, atol=1e-12)
 
 
@@ -267,18 +278,23 @@ def test_mode_statistics_true_grid_mixture():
   samples = metrics.sample_mixture(16, metrics.grid_modes(), sigma, 20_000)
   got = metrics.mode_statistics(samples, metrics.grid_modes(), sigma)
   assert got.modes_captured == 25
-  np.testing.assert_allclose(got.high_quality_fraction, 1 - math.exp(-4.5),
-                             atol=3e-3)
+  np.testing.assert_allclose(got.high_quality_fraction, 1 - math.exp(-4.5), atol=3e-3)
   assert 0.0 <= got.reverse_kl < 2e-3
 
 
-@pytest.mark.parametrize('triples, expected_modes, expected_kl', [
+@pytest.mark.parametrize(
+  'triples, expected_modes, expected_kl',
+  [
     (np.stack(np.unravel_index(np.arange(1000), (10, 10, 10)), axis=1), 1000, 0.0),
     (np.tile([[3, 1, 4]], (50, 1)), 1, math.log(1000)),
-    (np.stack([np.arange(100) % 10, np.zeros(100, int), np.zeros(100, int)],
-              axis=1), 10, math.log(100)),
+    (
+      np.stack([np.arange(100) % 10, np.zeros(100, int), np.zeros(100, int)], axis=1),
+      10,
+      math.log(100),
+    ),
     (np.arange(2000) % 500, 500, math.log(2)),
-])
+  ],
+)
 def test_stacked_mnist_statistics(triples, expected_modes, expected_kl):
   got = metrics.stacked_mnist_statistics(triples)
   assert got.modes_captured == expected_modes

@@ -21,8 +21,13 @@ def test_generator_shape_range_and_size():
   assert float(jnp.max(jnp.abs(images))) <= 1.0
   # Dense layers 100-128-256-512-1024-784, BatchNorm (scale, bias) on the
   # last three hidden layers.
-  dense = (100 * 128 + 128) + (128 * 256 + 256) + (256 * 512 + 512) + (
-      512 * 1024 + 1024) + (1024 * 784 + 784)
+  dense = (
+    (100 * 128 + 128)
+    + (128 * 256 + 256)
+    + (256 * 512 + 512)
+    + (512 * 1024 + 1024)
+    + (1024 * 784 + 784)
+  )
   assert count(variables['params']) == dense + 2 * (256 + 512 + 1024)
   assert count(variables['batch_stats']) == 2 * (256 + 512 + 1024)
 
@@ -44,5 +49,4 @@ def test_generator_train_mode_normalises_over_the_batch():
   # One update moves the running mean 10% of the way to the batch mean.
   mean = updates['batch_stats']['batch_norm_1']['mean']
   assert float(jnp.max(jnp.abs(mean))) > 0
-  np.testing.assert_array_equal(
-      variables['batch_stats']['batch_norm_1']['mean'], np.zeros(16))
+  np.testing.assert_array_equal(variables['batch_stats']['batch_norm_1']['mean'], np.zeros(16))

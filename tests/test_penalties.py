@@ -30,12 +30,16 @@ def _images(seed):
   return np.random.default_rng(seed).normal(size=_SHAPE).astype(np.float32)
 
 
-@pytest.mark.parametrize('w_values,target', [
+@pytest.mark.parametrize(
+  'w_values,target',
+  [
     ([2.0, 1.0, 2.0, 0.0], 1.0),  # ||w|| = 3: (3 - 1)^2 = 4.
     ([0.5, 0.0, 0.0, 0.0], 1.0),  # ||w|| = 0.5: 0.25.
     ([0.6, 0.8, 0.0, 0.0], 1.0),  # ||w|| = 1: already 1-Lipschitz, 0.
     ([2.0, 1.0, 2.0, 0.0], 2.0),  # ||w|| = 3, target 2: 1.
-], ids=['norm3', 'norm_half', 'norm1', 'norm3_target2'])
+  ],
+  ids=['norm3', 'norm_half', 'norm1', 'norm3_target2'],
+)
 def test_linear_critic(w_values, target):
   w = jnp.array(w_values).reshape(_SHAPE[1:])
   norm = np.linalg.norm(w_values)
@@ -59,16 +63,19 @@ def test_outputs_of_shape_batch_by_one_are_accepted():
   w = jnp.full(_SHAPE[1:], 0.5)  # ||w|| = 1.
   d = lambda x: linear_critic(w)(x)[:, None]
   value = jax.jit(lambda r, f, k: penalties.gradient_penalty(d, r, f, k))(
-      _images(0), _images(1), jax.random.key(2))
+    _images(0), _images(1), jax.random.key(2)
+  )
   np.testing.assert_allclose(value, 0.0, atol=1e-6)
-  np.testing.assert_allclose(jax.jit(lambda r: penalties.r1_penalty(d, r))(_images(0)), 1.0,
-                             rtol=1e-5)
+  np.testing.assert_allclose(
+    jax.jit(lambda r: penalties.r1_penalty(d, r))(_images(0)), 1.0, rtol=1e-5
+  )
 
 
 def test_input_dependent_gradient_uses_one_epsilon_per_sample():
   real, fake, key = _images(0), _images(1), jax.random.key(7)
   value = jax.jit(lambda r, f, k: penalties.gradient_penalty(quadratic_critic, r, f, k))(
-      real, fake, key)
+    real, fake, key
+  )
 
   # By hand: the same per-sample draw; grad D(x_hat) = x_hat.
   eps = np.asarray(jax.random.uniform(key, (_SHAPE[0], 1, 1, 1)))
@@ -87,8 +94,9 @@ def test_input_dependent_r1():
   real = _images(0)
   value = jax.jit(lambda r: penalties.r1_penalty(quadratic_critic, r))(real)
   # grad D(x) = x: the mean over the batch of ||x_i||^2.
-  np.testing.assert_allclose(value, np.mean(np.sum(np.asarray(real) ** 2, axis=(1, 2, 3))),
-                             rtol=1e-5)
+  np.testing.assert_allclose(
+    value, np.mean(np.sum(np.asarray(real) ** 2, axis=(1, 2, 3))), rtol=1e-5
+  )
 
 
 def test_norm_is_per_sample_not_over_the_batch():
@@ -97,17 +105,23 @@ def test_norm_is_per_sample_not_over_the_batch():
   # one norm over the batch gives (sqrt(10) - 1)^2 = 4.675.
   x = jnp.zeros((2, 2, 2, 1)).at[0, 0, 0, 0].set(1.0).at[1, 1, 1, 0].set(3.0)
   gp = jax.jit(lambda x, k: penalties.gradient_penalty(quadratic_critic, x, x, k))(
-      x, jax.random.key(0))
+    x, jax.random.key(0)
+  )
   np.testing.assert_allclose(gp, 2.0, rtol=1e-6)
   # R1 has no root to misplace: (1 + 9) / 2 = 5.
-  np.testing.assert_allclose(jax.jit(lambda x: penalties.r1_penalty(quadratic_critic, x))(x), 5.0,
-                             rtol=1e-6)
+  np.testing.assert_allclose(
+    jax.jit(lambda x: penalties.r1_penalty(quadratic_critic, x))(x), 5.0, rtol=1e-6
+  )
 
 
-@pytest.mark.parametrize('make_critic,params', [
-    (lambda c: (lambda x: jnp.full((x.shape[0],), c)), jnp.array(3.0)),
+@pytest.mark.parametrize(
+  'make_critic,params',
+  [
+    (lambda c: lambda x: jnp.full((x.shape[0],), c), jnp.array(3.0)),
     (linear_critic, jnp.zeros(_SHAPE[1:])),
-], ids=['constant', 'linear_with_zero_weights'])
+  ],
+  ids=['constant', 'linear_with_zero_weights'],
+)
 @pytest.mark.parametrize('target', [1.0, 2.0])
 def test_zero_input_gradient(make_critic, params, target):
   real, fake, key = _images(0), _images(1), jax.random.key(3)
@@ -127,5 +141,6 @@ def test_zero_input_gradient(make_critic, params, target):
 
 def test_gradient_penalty_rejects_mismatched_shapes():
   with pytest.raises(ValueError, match='same shape'):
-    penalties.gradient_penalty(quadratic_critic, jnp.zeros((2, 3)), jnp.zeros((3, 3)),
-                               jax.random.key(0))
+    penalties.gradient_penalty(
+      quadratic_critic, jnp.zeros((2, 3)), jnp.zeros((3, 3)), jax.random.key(0)
+    )

@@ -65,8 +65,9 @@ def test_minibatch_discrimination_identical_inputs(batch):
   kernel = jnp.linspace(-1.0, 1.0, 3 * 4 * 2).reshape(3, 4, 2)
   module = remedies.MinibatchDiscrimination(num_kernels=4, kernel_dim=2)
   apply = lambda f, k: module.apply({'params': {'kernel': k}}, f)
-  out, grad = jax.jit(lambda f, k: (apply(f, k), jax.grad(
-      lambda f, k: jnp.sum(apply(f, k)), argnums=(0, 1))(f, k)))(features, kernel)
+  out, grad = jax.jit(
+    lambda f, k: (apply(f, k), jax.grad(lambda f, k: jnp.sum(apply(f, k)), argnums=(0, 1))(f, k))
+  )(features, kernel)
   # Every other sample is at distance 0: o = batch - 1 per kernel.
   np.testing.assert_allclose(out[:, 3:], np.full((batch, 4), batch - 1.0))
   # |0| at every pair: the gradient is still finite.
@@ -86,25 +87,30 @@ def test_minibatch_discrimination_rejects_unflattened_input():
 def _minibatch_stddev_numpy(x, group_size, epsilon=1e-8):
   out = []
   for start in range(0, x.shape[0], group_size):
-    group = x[start:start + group_size]
+    group = x[start : start + group_size]
     std = np.sqrt(np.mean((group - group.mean(axis=0)) ** 2, axis=0) + epsilon)
     out += [np.full(x.shape[1:-1] + (1,), std.mean())] * group.shape[0]
   return np.concatenate([x, np.stack(out)], axis=-1)
 
 
-@pytest.mark.parametrize('shape,group_size', [
+@pytest.mark.parametrize(
+  'shape,group_size',
+  [
     ((4, 3, 2, 2), 2),
     ((4, 3, 2, 2), 4),
     ((6, 2, 2, 3), 3),
     ((3, 2, 2, 1), 4),  # Batch smaller than the group: one group of 3.
     ((4, 5), 2),  # Vector features.
-], ids=['groups_of_2', 'one_group', 'groups_of_3', 'batch_smaller_than_group', 'vectors'])
+  ],
+  ids=['groups_of_2', 'one_group', 'groups_of_3', 'batch_smaller_than_group', 'vectors'],
+)
 def test_minibatch_stddev_matches_numpy(shape, group_size):
   x = np.random.default_rng(0).normal(size=shape).astype(np.float32)
   out = jax.jit(remedies.MinibatchStdDev(group_size=group_size).apply)({}, x)
   chex.assert_shape(out, shape[:-1] + (shape[-1] + 1,))
-  np.testing.assert_allclose(out, _minibatch_stddev_numpy(np.asarray(x), min(group_size, shape[0])),
-                             rtol=1e-5)
+  np.testing.assert_allclose(
+    out, _minibatch_stddev_numpy(np.asarray(x), min(group_size, shape[0])), rtol=1e-5
+  )
 
 
 def test_minibatch_stddev_by_hand():
@@ -119,8 +125,9 @@ def test_minibatch_stddev_zero_for_identical_samples_in_a_group():
   a, b = np.random.default_rng(0).normal(size=(2, 1, 3, 3, 2)).astype(np.float32)
   x = jnp.concatenate([a, a, b, b])
   stat = lambda x, group_size: remedies.minibatch_stddev(x, group_size=group_size)[..., -1]
-  in_pairs, whole_batch, grad = jax.jit(lambda x: (
-      stat(x, 2), stat(x, 4), jax.grad(lambda x: jnp.sum(stat(x, 2)))(x)))(x)
+  in_pairs, whole_batch, grad = jax.jit(
+    lambda x: (stat(x, 2), stat(x, 4), jax.grad(lambda x: jnp.sum(stat(x, 2)))(x))
+  )(x)
   # sqrt(0 + epsilon) = 1e-4: zero up to the epsilon.
   np.testing.assert_allclose(in_pairs, 0.0, atol=2e-4)
   # Over the whole batch the samples differ.
@@ -148,7 +155,7 @@ def test_pack_image_layout(m):
   for k in range(batch // m):
     for j in range(m):
       # Channels j*C .. j*C + C - 1 of packed sample k are sample k*m + j.
-      np.testing.assert_array_equal(packed[k, :, :, j * c:(j + 1) * c], x[k * m + j])
+      np.testing.assert_array_equal(packed[k, :, :, j * c : (j + 1) * c], x[k * m + j])
 
 
 def test_pack_vectors_exact():
