@@ -8,11 +8,10 @@ the feature space of jaxgan's MNIST classifier, beside the same figures for
 real training digits (the floor). See jaxgan/evaluation.py for the protocol.
 """
 
-import logging
-
 from absl import app
 from absl import flags
 
+from jaxgan import reporting
 from jaxgan import trainer
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'The workdir of a run of train.py.')
@@ -25,7 +24,7 @@ flags.mark_flags_as_required(['workdir'])
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  logging.getLogger('absl').setLevel(logging.WARNING)
+  reporting.quiet_library_logs()
   report = trainer.evaluate_checkpoint(_WORKDIR.value, num_samples=_NUM_SAMPLES.value)
   print(f'{"metric":<18}{"samples":>12}{"real vs real":>14}')
   for name, value in report['metrics'].items():

@@ -6,7 +6,6 @@
 Running the same command again resumes from the workdir's latest checkpoint.
 """
 
-import logging
 import os
 
 from absl import app
@@ -14,6 +13,7 @@ from absl import flags
 import jax
 from ml_collections import config_flags
 
+from jaxgan import reporting
 from jaxgan import trainer
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -36,9 +36,7 @@ flags.mark_flags_as_required(['config'])
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  # Orbax and TFDS log every file they touch at INFO through absl's logger;
-  # keep the terminal for jaxgan's own lines.
-  logging.getLogger('absl').setLevel(logging.WARNING)
+  reporting.quiet_library_logs()
   if _DISTRIBUTED.value:
     jax.distributed.initialize()
   config_name = os.path.splitext(

@@ -13,7 +13,6 @@ the weights' hash, so they are recomputed by themselves.
 """
 
 import datetime
-import logging
 import os
 import shlex
 import sys
@@ -24,6 +23,7 @@ from absl import flags
 import jax
 
 from jaxgan import classifier
+from jaxgan import reporting
 from jaxgan import data
 
 _DATA_DIR = flags.DEFINE_string(
@@ -68,7 +68,7 @@ Created by `train_classifier.py`:
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  logging.getLogger('absl').setLevel(logging.WARNING)
+  reporting.quiet_library_logs()
   start = time.perf_counter()
   params = classifier.train_classifier(
     data_dir=_DATA_DIR.value,

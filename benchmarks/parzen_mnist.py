@@ -19,7 +19,6 @@ for training, plus 2 minutes for the estimate.
 """
 
 import datetime
-import logging
 import os
 import sys
 import time
@@ -37,6 +36,7 @@ from jaxgan import data
 from jaxgan import evaluation
 from jaxgan import metrics
 from jaxgan import step as step_lib
+from jaxgan import reporting
 from jaxgan import trainer
 
 _WORKDIR = flags.DEFINE_string(
@@ -64,7 +64,7 @@ def parzen(centres, validation, test):
 
 def main(argv):
   del argv
-  logging.getLogger('absl').setLevel(logging.WARNING)
+  reporting.quiet_library_logs()
   config = gan_config.get_config()
   config.eval_every = 0
   started = time.monotonic()

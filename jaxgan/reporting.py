@@ -10,6 +10,16 @@ import tensorboardX
 import tqdm
 
 
+def quiet_library_logs() -> None:
+  """Keeps the terminal for jaxgan's own lines.
+
+  Orbax and TFDS log every file they touch at INFO through absl's logger, and
+  JAX logs at INFO each backend it did not find (a CPU machine has no TPU).
+  """
+  logging.getLogger('absl').setLevel(logging.WARNING)
+  logging.getLogger('jax._src.xla_bridge').setLevel(logging.WARNING)
+
+
 class Reporter:
   """Progress on the terminal (or periodic log lines) and TensorBoard events.
 
