@@ -9,6 +9,10 @@ talking to the others.
 
 Images come out as float32 NHWC in [-1, 1] (the range of a tanh generator);
 labels as int32.
+
+One dataset is not a TFDS one: `stacked_mnist`, the 1000-mode benchmark of
+mode collapse (Metz et al. 2017; VEEGAN; PacGAN), built in memory from the
+decoded `bundled_mnist` digits on first use.
 """
 
 from collections.abc import Iterator
@@ -27,6 +31,17 @@ from jaxgan import bundled_mnist
 # The dataset prepared from the MNIST files bundled with the repo: the one that
 # works offline and without TensorFlow.
 BUNDLED_MNIST = 'bundled_mnist'
+# Three MNIST digits drawn independently and stacked as R, G, B: 28x28x3,
+# label 100 d_R + 10 d_G + d_B, so 1000 classes (the modes).
+STACKED_MNIST = 'stacked_mnist'
+STACKED_MNIST_CLASSES = 1000
+# Examples of each split: 128,000 as in PacGAN's code (its stacked-MNIST
+# `num_training_sample`); the test split stacks MNIST's test digits, as many
+# as there are.
+STACKED_MNIST_SIZES = {'train': 128_000, 'test': 10_000}
+# Seeds of the digit draws, one per split, fixed so that every process and
+# run builds the same set.
+_STACKED_MNIST_SEEDS = {'train': 0x57AC, 'test': 0x57AD}
 IMAGE_KEY = 'image'
 LABEL_KEY = 'label'
 # Splits whose decoded uint8 images fit under this size are decoded once and
@@ -67,48 +82,46 @@ def _builder(name: str, data_dir: str | None) -> tfds.core.DatasetBuilder:
       # Our own builder reads local files, so there is nothing to fetch from
       # GCS either; preparing takes a few seconds, once per data_dir.
       builder.download_and_prepare(
-          file_format='array_record',
-          download_config=tfds.download.DownloadConfig(try_download_gcs=False),
+        file_format='array_record',
+        download_config=tfds.download.DownloadConfig(try_download_gcs=False),
       )
     return builder
   try:
     return tfds.builder(name, data_dir=data_dir)
   except tfds.core.registered.DatasetNotFoundError as e:
     raise ValueError(
-        f'config.dataset={name!r} is not a TFDS dataset. Use a name from '
-        "`tfds.list_builders()` (e.g. 'mnist', 'fashion_mnist', 'cifar10', "
-        f"'celeb_a') or {BUNDLED_MNIST!r}, MNIST prepared offline from the files "
-        'bundled with jaxgan.'
+      f'config.dataset={name!r} is not a TFDS dataset. Use a name from '
+      "`tfds.list_builders()` (e.g. 'mnist', 'fashion_mnist', 'cifar10', "
+      f"'celeb_a'), {BUNDLED_MNIST!r}, MNIST prepared offline from the files "
+      f'bundled with jaxgan, or {STACKED_MNIST!r}, built from it.'
     ) from e
 
 
-def _not_readable_error(
-    builder: tfds.core.DatasetBuilder, data_dir: str | None
-) -> ValueError:
+def _not_readable_error(builder: tfds.core.DatasetBuilder, data_dir: str | None) -> ValueError:
   """Explains why `builder`'s data cannot be read through `tfds.data_source`."""
   name = builder.name
   fix = (
-      f'Prepare it with `tfds build {name} --data_dir=DATA_DIR '
-      '--file_format=array_record` (this needs `pip install tensorflow` and, for '
-      f"most datasets, internet access), or set config.dataset='{BUNDLED_MNIST}', "
-      'which needs neither.'
+    f'Prepare it with `tfds build {name} --data_dir=DATA_DIR '
+    '--file_format=array_record` (this needs `pip install tensorflow` and, for '
+    f"most datasets, internet access), or set config.dataset='{BUNDLED_MNIST}', "
+    'which needs neither.'
   )
   if not builder.is_prepared():
     return ValueError(
-        f'config.dataset={name!r} is not prepared in config.data_dir={data_dir!r}: '
-        f'no dataset_info.json in {builder.data_dir}. {fix}'
+      f'config.dataset={name!r} is not prepared in config.data_dir={data_dir!r}: '
+      f'no dataset_info.json in {builder.data_dir}. {fix}'
     )
   formats = [f.value for f in builder.info.available_file_formats()]
   return ValueError(
-      f'config.dataset={name!r} is prepared in {builder.data_dir} '
-      f'(config.data_dir={data_dir!r}) as {formats or builder.info.file_format}, '
-      'but jaxgan reads data through `tfds.data_source`, which needs a random '
-      f'access format (array_record). {fix}'
+    f'config.dataset={name!r} is prepared in {builder.data_dir} '
+    f'(config.data_dir={data_dir!r}) as {formats or builder.info.file_format}, '
+    'but jaxgan reads data through `tfds.data_source`, which needs a random '
+    f'access format (array_record). {fix}'
   )
 
 
 def _data_source(
-    name: str, split: str, data_dir: str | None
+  name: str, split: str, data_dir: str | None
 ) -> tuple[tfds.core.DatasetBuilder, Any]:
   """Returns the builder and the random-access source of one split.
 
@@ -138,18 +151,16 @@ def _check_features(builder: tfds.core.DatasetBuilder) -> None:
   if features is None or IMAGE_KEY not in features.keys():
     keys = sorted(features.keys()) if features is not None else []
     raise ValueError(
-        f'{where} has no {IMAGE_KEY!r} feature (its features: {keys}); jaxgan '
-        f'reads images from a feature named {IMAGE_KEY!r}.'
+      f'{where} has no {IMAGE_KEY!r} feature (its features: {keys}); jaxgan '
+      f'reads images from a feature named {IMAGE_KEY!r}.'
     )
   image = features[IMAGE_KEY]
   if not isinstance(image, tfds.features.Image):
-    raise ValueError(
-        f'{where}: feature {IMAGE_KEY!r} is a {type(image).__name__}, not an Image.'
-    )
+    raise ValueError(f'{where}: feature {IMAGE_KEY!r} is a {type(image).__name__}, not an Image.')
   if None in image.shape or len(image.shape) != 3:
     raise ValueError(
-        f'{where}: images have shape {image.shape}; jaxgan needs a fixed (H, W, C) '
-        'shape and does not resize.'
+      f'{where}: images have shape {image.shape}; jaxgan needs a fixed (H, W, C) '
+      'shape and does not resize.'
     )
   if np.dtype(image.np_dtype) != np.uint8:
     raise ValueError(f'{where}: images are {image.np_dtype}; jaxgan expects uint8.')
@@ -168,7 +179,8 @@ def dataset_info(name: str, *, data_dir: str | None = None) -> DatasetInfo:
   """Describes a dataset, cheaply enough to validate a config before compiling.
 
   For `bundled_mnist` this prepares the dataset into `data_dir` if it is not
-  there yet (a few seconds, once). Any other TFDS dataset must already be
+  there yet (a few seconds, once); `stacked_mnist` also builds its train
+  split in memory (under a second). Any other TFDS dataset must already be
   prepared in `data_dir` in the `array_record` format.
 
   Args:
@@ -183,18 +195,34 @@ def dataset_info(name: str, *, data_dir: str | None = None) -> DatasetInfo:
     ValueError: if the dataset is unknown, not prepared, not readable without
       TensorFlow, or has no fixed-shape uint8 `image` feature.
   """
-  builder, source = _data_source(name, 'train', data_dir)
-  return DatasetInfo(
+  return _open_split(name, 'train', data_dir)[0]
+
+
+def _open_split(name: str, split: str, data_dir: str | None) -> tuple[DatasetInfo, Any]:
+  """The dataset's `DatasetInfo` as seen through `split`, and the split's source.
+
+  The source is None for `stacked_mnist`, which exists only in memory.
+  """
+  if name == STACKED_MNIST:
+    images, _ = _decoded_split(name, split, data_dir)
+    return DatasetInfo(
       name=name,
-      image_shape=tuple(builder.info.features[IMAGE_KEY].shape),
-      num_classes=_num_classes(builder),
-      # The source's length rather than `info.splits`: it is what will be read.
-      num_train_examples=len(source),
-  )
+      image_shape=images.shape[1:],
+      num_classes=STACKED_MNIST_CLASSES,
+      num_train_examples=len(images),
+    ), None
+  builder, source = _data_source(name, split, data_dir)
+  return DatasetInfo(
+    name=name,
+    image_shape=tuple(builder.info.features[IMAGE_KEY].shape),
+    num_classes=_num_classes(builder),
+    # The source's length rather than `info.splits`: it is what will be read.
+    num_train_examples=len(source),
+  ), source
 
 
 def _stack(
-    examples: list[dict[str, Any]], with_labels: bool
+  examples: list[dict[str, Any]], with_labels: bool
 ) -> tuple[np.ndarray, np.ndarray | None]:
   """Stacks decoded examples into uint8 images and int32 labels."""
   images = np.stack([example[IMAGE_KEY] for example in examples])
@@ -206,13 +234,15 @@ def _stack(
 
 @functools.lru_cache(maxsize=4)
 def _decoded_split(
-    name: str, split: str, data_dir: str | None
+  name: str, split: str, data_dir: str | None
 ) -> tuple[np.ndarray, np.ndarray | None]:
   """Decodes a whole split into uint8 images and int32 labels, once a process.
 
   Cached because every `BatchIterator` and `load_split` of the same split
   would otherwise pay the decoding again (~7 s for MNIST's train split).
   """
+  if name == STACKED_MNIST:
+    return _stacked_mnist(split, data_dir)
   builder, source = _data_source(name, split, data_dir)
   shape = builder.info.features[IMAGE_KEY].shape
   with_labels = _num_classes(builder) is not None
@@ -236,16 +266,60 @@ def _decoded_split(
   return images, labels
 
 
+def _check_stacked_split(split: str) -> None:
+  """Raises ValueError unless `split` is one that `stacked_mnist` builds."""
+  if split not in STACKED_MNIST_SIZES:
+    raise ValueError(
+      f'{STACKED_MNIST!r} has the splits {sorted(STACKED_MNIST_SIZES)}, not '
+      f'{split!r} (it is built in memory; TFDS slicing does not apply).'
+    )
+
+
+def stacked_mnist_sources(split: str, num_digits: int) -> np.ndarray:
+  """Which MNIST digits make each `stacked_mnist` image.
+
+  Args:
+    split: `train` or `test`.
+    num_digits: examples in MNIST's split of that name.
+
+  Returns:
+    int64 (STACKED_MNIST_SIZES[split], 3): row i holds the indices, in
+    MNIST's split, of the digits in image i's R, G and B channels, drawn
+    uniformly and independently with a seed fixed per split.
+
+  Raises:
+    ValueError: for a split other than `train` and `test`.
+  """
+  _check_stacked_split(split)
+  rng = np.random.default_rng(_STACKED_MNIST_SEEDS[split])
+  return rng.integers(num_digits, size=(STACKED_MNIST_SIZES[split], 3))
+
+
+def _stacked_mnist(split: str, data_dir: str | None) -> tuple[np.ndarray, np.ndarray]:
+  """Builds a split of `stacked_mnist` from the decoded MNIST digits."""
+  _check_stacked_split(split)
+  digits, digit_labels = _decoded_split(BUNDLED_MNIST, split, data_dir)
+  sources = stacked_mnist_sources(split, len(digits))
+  # (N, 3, 28, 28) gathered at once, then the digit axis becomes the channels.
+  images = np.ascontiguousarray(np.moveaxis(digits[sources, ..., 0], 1, -1))
+  labels = (digit_labels[sources] @ np.array([100, 10, 1], np.int32)).astype(np.int32)
+  images.flags.writeable = False
+  labels.flags.writeable = False
+  return images, labels
+
+
 def _decoded_cache_paths(builder: tfds.core.DatasetBuilder, split: str) -> tuple[str, str]:
   # Inside the prepared dataset's own folder, so that re-preparing the
   # dataset (which replaces the folder) also drops the cache.
-  stem = os.path.join(os.fspath(builder.data_dir),
-                      'jaxgan-decoded-' + re.sub(r'[^A-Za-z0-9_.-]', '_', split))
+  stem = os.path.join(
+    os.fspath(builder.data_dir), 'jaxgan-decoded-' + re.sub(r'[^A-Za-z0-9_.-]', '_', split)
+  )
   return stem + '-images.npy', stem + '-labels.npy'
 
 
-def _read_decoded_cache(builder: tfds.core.DatasetBuilder, split: str, count: int,
-                        with_labels: bool) -> tuple[np.ndarray, np.ndarray | None] | None:
+def _read_decoded_cache(
+  builder: tfds.core.DatasetBuilder, split: str, count: int, with_labels: bool
+) -> tuple[np.ndarray, np.ndarray | None] | None:
   """The split as decoded by an earlier process, or None.
 
   Decoding MNIST's PNGs takes 6 to 9 s on 2 cores, paid by every run,
@@ -258,7 +332,8 @@ def _read_decoded_cache(builder: tfds.core.DatasetBuilder, split: str, count: in
   except (OSError, ValueError):
     return None
   if images.shape != (count, *builder.info.features[IMAGE_KEY].shape) or (
-      labels is not None and labels.shape != (count,)):
+    labels is not None and labels.shape != (count,)
+  ):
     return None
   images = np.array(images)
   images.flags.writeable = False
@@ -267,8 +342,9 @@ def _read_decoded_cache(builder: tfds.core.DatasetBuilder, split: str, count: in
   return images, labels
 
 
-def _write_decoded_cache(builder: tfds.core.DatasetBuilder, split: str,
-                         images: np.ndarray, labels: np.ndarray | None) -> None:
+def _write_decoded_cache(
+  builder: tfds.core.DatasetBuilder, split: str, images: np.ndarray, labels: np.ndarray | None
+) -> None:
   """Saves the decoded split beside the dataset, if that folder is writable."""
   images_path, labels_path = _decoded_cache_paths(builder, split)
   try:
@@ -289,7 +365,7 @@ def _to_float(images: np.ndarray) -> np.ndarray:
 
 
 def load_split(
-    name: str, *, split: str, data_dir: str | None = None
+  name: str, *, split: str, data_dir: str | None = None
 ) -> tuple[np.ndarray, np.ndarray | None]:
   """Loads a whole split into memory, e.g. real test images for evaluation.
 
@@ -330,16 +406,16 @@ class BatchIterator(Iterator[dict[str, np.ndarray]]):
   """
 
   def __init__(
-      self,
-      name: str,
-      *,
-      global_batch_size: int,
-      seed: int,
-      data_dir: str | None = None,
-      split: str = 'train',
-      process_index: int = 0,
-      process_count: int = 1,
-      in_memory: bool | None = None,
+    self,
+    name: str,
+    *,
+    global_batch_size: int,
+    seed: int,
+    data_dir: str | None = None,
+    split: str = 'train',
+    process_index: int = 0,
+    process_count: int = 1,
+    in_memory: bool | None = None,
   ):
     """Opens the split.
 
@@ -354,7 +430,7 @@ class BatchIterator(Iterator[dict[str, np.ndarray]]):
       process_count: number of processes, `jax.process_count()`.
       in_memory: whether to decode the whole split into memory first; None
         decides by its size (`IN_MEMORY_LIMIT_BYTES`). Batches are the same
-        either way.
+        either way. `stacked_mnist` is always in memory.
 
     Raises:
       ValueError: for a bad dataset (as `dataset_info`) or bad arguments.
@@ -363,29 +439,23 @@ class BatchIterator(Iterator[dict[str, np.ndarray]]):
       raise ValueError(f'seed must be a non-negative integer, got {seed!r}.')
     if not 0 <= process_index < process_count:
       raise ValueError(
-          f'process_index={process_index} is not in [0, process_count={process_count}).'
+        f'process_index={process_index} is not in [0, process_count={process_count}).'
       )
     if global_batch_size <= 0 or global_batch_size % process_count:
       raise ValueError(
-          f'global_batch_size={global_batch_size} must be a positive multiple of '
-          f'process_count={process_count}.'
+        f'global_batch_size={global_batch_size} must be a positive multiple of '
+        f'process_count={process_count}.'
       )
-    builder, source = _data_source(name, split, data_dir)
-    shape = tuple(builder.info.features[IMAGE_KEY].shape)
-    self.info = DatasetInfo(
-        name=name,
-        image_shape=shape,
-        num_classes=_num_classes(builder),
-        num_train_examples=len(source),
-    )
-    self._num_examples = len(source)
+    self.info, source = _open_split(name, split, data_dir)
+    shape = self.info.image_shape
+    self._num_examples = self.info.num_train_examples
     self.global_batch_size = global_batch_size
     self.local_batch_size = global_batch_size // process_count
     self.steps_per_epoch = self._num_examples // global_batch_size
     if self.steps_per_epoch == 0:
       raise ValueError(
-          f'global_batch_size={global_batch_size} exceeds the {self._num_examples} '
-          f'examples of {name!r} split {split!r}.'
+        f'global_batch_size={global_batch_size} exceeds the {self._num_examples} '
+        f'examples of {name!r} split {split!r}.'
       )
     self._seed = int(seed)
     local_start = process_index * self.local_batch_size
@@ -394,12 +464,12 @@ class BatchIterator(Iterator[dict[str, np.ndarray]]):
 
     if in_memory is None:
       in_memory = self._num_examples * int(np.prod(shape)) <= IN_MEMORY_LIMIT_BYTES
+    # A dataset built in memory (`stacked_mnist`) has nothing to stream from.
+    in_memory = in_memory or source is None
     self._source = source
     self._arrays = _decoded_split(name, split, data_dir) if in_memory else None
     # Streaming only: one worker loads the next batch while the step runs.
-    self._executor = (
-        None if in_memory else concurrent.futures.ThreadPoolExecutor(max_workers=1)
-    )
+    self._executor = None if in_memory else concurrent.futures.ThreadPoolExecutor(max_workers=1)
     self._prefetched: tuple[tuple[int, int], concurrent.futures.Future] | None = None
 
     self._permutation_epoch = -1
@@ -481,9 +551,7 @@ class BatchIterator(Iterator[dict[str, np.ndarray]]):
     """
     epoch, index = int(position['epoch']), int(position['index'])
     if epoch < 0 or not 0 <= index < self.steps_per_epoch:
-      raise ValueError(
-          f'Position {position} is invalid: {self.steps_per_epoch} steps per epoch.'
-      )
+      raise ValueError(f'Position {position} is invalid: {self.steps_per_epoch} steps per epoch.')
     self._epoch, self._index = epoch, index
     # A prefetched batch for any other position is simply not used.
 

@@ -46,13 +46,13 @@ def _assert_same_batches(a: list[dict], b: list[dict]) -> None:
 def test_dataset_info(data_dir):
   info = data.dataset_info(data.BUNDLED_MNIST, data_dir=data_dir)
   assert info == data.DatasetInfo(
-      name='bundled_mnist', image_shape=(28, 28, 1), num_classes=10, num_train_examples=60_000
+    name='bundled_mnist', image_shape=(28, 28, 1), num_classes=10, num_train_examples=60_000
   )
 
 
 @pytest.mark.parametrize(
-    'split, counts, mean',
-    [('train', TRAIN_LABEL_COUNTS, TRAIN_MEAN_PIXEL), ('test', TEST_LABEL_COUNTS, TEST_MEAN_PIXEL)],
+  'split, counts, mean',
+  [('train', TRAIN_LABEL_COUNTS, TRAIN_MEAN_PIXEL), ('test', TEST_LABEL_COUNTS, TEST_MEAN_PIXEL)],
 )
 def test_load_split_is_real_mnist(data_dir, split, counts, mean):
   images, labels = data.load_split(data.BUNDLED_MNIST, split=split, data_dir=data_dir)
@@ -96,8 +96,8 @@ def test_epochs_are_shuffled_differently(data_dir):
 
 
 @pytest.mark.parametrize(
-    'batch_size, steps_before',
-    [(64, 5), (20_000, 2)],  # mid-epoch; 3 steps an epoch, so restoring crosses the boundary
+  'batch_size, steps_before',
+  [(64, 5), (20_000, 2)],  # mid-epoch; 3 steps an epoch, so restoring crosses the boundary
 )
 def test_restore_resumes_exactly(data_dir, batch_size, steps_before):
   reference = _iterator(data_dir, global_batch_size=batch_size, seed=7)
@@ -129,8 +129,8 @@ def test_streaming_reads_the_same_batches_and_restores(data_dir):
 def test_processes_split_the_global_batch(data_dir):
   whole = _take(_iterator(data_dir, global_batch_size=64), 3)
   parts = [
-      _take(_iterator(data_dir, global_batch_size=64, process_index=i, process_count=2), 3)
-      for i in range(2)
+    _take(_iterator(data_dir, global_batch_size=64, process_index=i, process_count=2), 3)
+    for i in range(2)
   ]
   for step, batch in enumerate(whole):
     assert parts[0][step]['image'].shape == (32, 28, 28, 1)
@@ -140,13 +140,13 @@ def test_processes_split_the_global_batch(data_dir):
 
 
 @pytest.mark.parametrize(
-    'kwargs',
-    [
-        {'global_batch_size': 63, 'process_count': 2},
-        {'process_index': 2, 'process_count': 2},
-        {'seed': -1},
-        {'global_batch_size': 60_001},
-    ],
+  'kwargs',
+  [
+    {'global_batch_size': 63, 'process_count': 2},
+    {'process_index': 2, 'process_count': 2},
+    {'seed': -1},
+    {'global_batch_size': 60_001},
+  ],
 )
 def test_bad_iterator_arguments(data_dir, kwargs):
   with pytest.raises(ValueError):
@@ -177,7 +177,7 @@ def test_other_tfds_dataset_through_mock_data(tmp_path, monkeypatch, in_memory):
     info = data.dataset_info('cifar10', data_dir=str(tmp_path))
     assert info == data.DatasetInfo('cifar10', (32, 32, 3), 10, 50)
     iterator = data.BatchIterator(
-        'cifar10', global_batch_size=16, seed=0, data_dir=str(tmp_path), in_memory=in_memory
+      'cifar10', global_batch_size=16, seed=0, data_dir=str(tmp_path), in_memory=in_memory
     )
     try:
       batches = _take(iterator, 4)  # 3 steps an epoch: crosses into epoch 1
@@ -207,7 +207,12 @@ def test_unprepared_dataset_is_a_clear_error(tmp_path):
   with pytest.raises(ValueError) as error:
     data.dataset_info('cifar10', data_dir=str(tmp_path))
   message = str(error.value)
-  for part in ("config.dataset='cifar10'", 'config.data_dir=', 'tfds build cifar10', 'bundled_mnist'):
+  for part in (
+    "config.dataset='cifar10'",
+    'config.data_dir=',
+    'tfds build cifar10',
+    'bundled_mnist',
+  ):
     assert part in message
 
 
@@ -246,3 +251,53 @@ def test_manual_dir_is_preferred_when_it_holds_the_files(tmp_path):
 def test_tensorflow_is_never_imported(data_dir):
   del data_dir  # Prepared and read by now.
   assert 'tensorflow' not in sys.modules
+
+
+# Stacked MNIST: built from the decoded digits, so these share the cache above.
+
+
+def test_stacked_mnist_info(data_dir):
+  info = data.dataset_info(data.STACKED_MNIST, data_dir=data_dir)
+  assert info == data.DatasetInfo(
+    name='stacked_mnist',
+    image_shape=(28, 28, 3),
+    num_classes=1000,
+    num_train_examples=data.STACKED_MNIST_SIZES['train'],
+  )
+
+
+@pytest.mark.parametrize('split', ['train', 'test'])
+def test_stacked_mnist_channels_are_the_digits_of_the_label(data_dir, split):
+  images, labels = data.load_split(data.STACKED_MNIST, split=split, data_dir=data_dir)
+  digits, digit_labels = data.load_split(data.BUNDLED_MNIST, split=split, data_dir=data_dir)
+  assert images.shape == (data.STACKED_MNIST_SIZES[split], 28, 28, 3)
+  assert images.dtype == np.float32 and labels.dtype == np.int32
+  sources = data.stacked_mnist_sources(split, len(digits))
+  for channel, place in enumerate((100, 10, 1)):
+    # Each channel is, pixel for pixel, the MNIST digit it was drawn from...
+    np.testing.assert_array_equal(images[..., channel], digits[sources[:, channel], ..., 0])
+    # ...and the label's decimal digit in that place is that digit's label.
+    np.testing.assert_array_equal(labels // place % 10, digit_labels[sources[:, channel]])
+  if split == 'train':
+    # 128 of each triple on average: every one of the 1000 modes is there.
+    assert np.unique(labels).size == 1000
+
+
+def test_stacked_mnist_is_deterministic(data_dir):
+  sources = data.stacked_mnist_sources('train', 60_000)
+  np.testing.assert_array_equal(sources, data.stacked_mnist_sources('train', 60_000))
+  assert not np.array_equal(sources[:10_000], data.stacked_mnist_sources('test', 10_000))
+  # The same batches from two iterators, whatever `in_memory` asks for.
+  a = data.BatchIterator(data.STACKED_MNIST, global_batch_size=64, seed=3, data_dir=data_dir)
+  b = data.BatchIterator(
+    data.STACKED_MNIST, global_batch_size=64, seed=3, data_dir=data_dir, in_memory=False
+  )
+  batches = _take(a, 3)
+  _assert_same_batches(batches, _take(b, 3))
+  assert batches[0]['image'].shape == (64, 28, 28, 3)
+  assert a.steps_per_epoch == data.STACKED_MNIST_SIZES['train'] // 64
+
+
+def test_stacked_mnist_unknown_split_is_a_clear_error(data_dir):
+  with pytest.raises(ValueError, match="splits \\['test', 'train'\\]"):
+    data.load_split(data.STACKED_MNIST, split='train[:10%]', data_dir=data_dir)
