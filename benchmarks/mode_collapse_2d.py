@@ -182,15 +182,7 @@ def make_train_chunk(
     (num_points, 2), replicated, and the indices of the chunk's batches
     (steps, batch_size); its metrics are those of the chunk's last step.
   """
-  train_step = step_lib.make_train_step(
-    generator=gan.generator,
-    discriminator=gan.discriminator,
-    generator_optimizer=gan.generator_optimizer,
-    discriminator_optimizer=gan.discriminator_optimizer,
-    generator_loss=gan.generator_loss,
-    latent_dim=gan.latent_dim,
-    mesh=mesh,
-  )
+  train_step = trainer.make_gan_train_step(gan, mesh)
   batch_sharding = NamedSharding(mesh, P(step_lib.DATA_AXIS))
 
   @functools.partial(jax.jit, donate_argnums=0)

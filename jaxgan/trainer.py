@@ -171,6 +171,19 @@ def build_gan(config: ml_collections.ConfigDict, image_shape: tuple[int, int, in
   )
 
 
+def make_gan_train_step(gan: GAN, mesh: jax.sharding.Mesh) -> Callable:
+  """The jitted, data-parallel train step of `gan` (`step.make_train_step`)."""
+  return step_lib.make_train_step(
+    generator=gan.generator,
+    discriminator=gan.discriminator,
+    generator_optimizer=gan.generator_optimizer,
+    discriminator_optimizer=gan.discriminator_optimizer,
+    generator_loss=gan.generator_loss,
+    latent_dim=gan.latent_dim,
+    mesh=mesh,
+  )
+
+
 def _create_state_fn(gan: GAN) -> Callable[[jax.Array], state_lib.GANState]:
   return lambda key: state_lib.create_state(
     key,
@@ -410,15 +423,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
   if position is not None:
     batches.restore(position)
 
-  train_step = step_lib.make_train_step(
-    generator=gan.generator,
-    discriminator=gan.discriminator,
-    generator_optimizer=gan.generator_optimizer,
-    discriminator_optimizer=gan.discriminator_optimizer,
-    generator_loss=gan.generator_loss,
-    latent_dim=gan.latent_dim,
-    mesh=mesh,
-  )
+  train_step = make_gan_train_step(gan, mesh)
   sample = step_lib.make_sample_fn(gan.generator)
   sample_latents = fixed_latents(config.seed, config.num_samples, gan.latent_dim)
   batch_sharding = NamedSharding(mesh, P(step_lib.DATA_AXIS))
