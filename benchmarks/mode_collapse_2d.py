@@ -209,27 +209,6 @@ def batch_order(seed: int, *, num_points: int, num_steps: int, batch_size: int) 
   return np.concatenate(epochs)[:needed].reshape(num_steps, batch_size).astype(np.int32)
 
 
-def make_init(
-  gan: trainer.GAN, mesh: jax.sharding.Mesh
-) -> Callable[[jax.Array], state_lib.GANState]:
-  """A jitted `init(key) -> state`, replicated over the mesh.
-
-  `trainer.initial_state` jits a fresh function on every call; compiled once
-  here, the seeds after the first start without compiling.
-  """
-  return jax.jit(
-    lambda key: state_lib.create_state(
-      key,
-      generator=gan.generator,
-      discriminator=gan.discriminator,
-      generator_optimizer=gan.generator_optimizer,
-      discriminator_optimizer=gan.discriminator_optimizer,
-      latent_dim=gan.latent_dim,
-    ),
-    out_shardings=NamedSharding(mesh, P()),
-  )
-
-
 def train_and_sample(
   config: ml_collections.ConfigDict,
   init: Callable,
@@ -242,7 +221,7 @@ def train_and_sample(
 
   Args:
     config: the benchmark config.
-    init: from `make_init`.
+    init: from `trainer.make_state_initializer`.
     chunk: from `make_train_chunk`.
     sample: from `jaxgan.step.make_sample_fn`.
     points: the training set, (num_points, 2), replicated.
@@ -386,7 +365,7 @@ def main(argv: list[str]) -> None:
       f'config.batch_size = {config.batch_size} does not divide over {mesh.size} devices.'
     )
   gan = build_gan(config)
-  init = make_init(gan, mesh)
+  init = trainer.make_state_initializer(gan, mesh)
   chunk = make_train_chunk(gan, mesh)
   sample = step_lib.make_sample_fn(gan.generator)
   results_dir = os.path.join(ROOT, config.results_dir)

@@ -195,10 +195,19 @@ def _create_state_fn(gan: GAN) -> Callable[[jax.Array], state_lib.GANState]:
   )
 
 
+def make_state_initializer(
+  gan: GAN, mesh: jax.sharding.Mesh
+) -> Callable[[jax.Array], state_lib.GANState]:
+  """A jitted `init(key) -> state at step 0`, replicated over the mesh.
+
+  Compiled once, it starts any number of runs (seeds) of the same GAN.
+  """
+  return jax.jit(_create_state_fn(gan), out_shardings=NamedSharding(mesh, P()))
+
+
 def initial_state(gan: GAN, seed: int, mesh: jax.sharding.Mesh) -> state_lib.GANState:
   """The step-0 state of a run, replicated over the mesh."""
-  replicated = NamedSharding(mesh, P())
-  return jax.jit(_create_state_fn(gan), out_shardings=replicated)(jax.random.key(seed))
+  return make_state_initializer(gan, mesh)(jax.random.key(seed))
 
 
 def abstract_state(gan: GAN, mesh: jax.sharding.Mesh) -> state_lib.GANState:
