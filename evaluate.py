@@ -28,7 +28,8 @@ def main(argv):
   report = trainer.evaluate_checkpoint(_WORKDIR.value, num_samples=_NUM_SAMPLES.value)
   print(f'{"metric":<18}{"samples":>12}{"real vs real":>14}')
   for name, value in report['metrics'].items():
-    print(f'{name:<18}{value:>12.4g}{report["real_vs_real"][name]:>14.4g}')
+    floor = report['real_vs_real'].get(name)
+    print(f'{name:<18}{value:>12.4g}' + ('' if floor is None else f'{floor:>14.4g}'))
   print(f'Written to {_WORKDIR.value}/metrics.json')
 
 

@@ -4,7 +4,7 @@
 
 G: z(100) -> 128 -> 256 -> 512 -> 1024 -> 784, BatchNorm and LeakyReLU(0.2),
 tanh; D: 784 -> 512 -> 256 -> 1, LeakyReLU(0.2); binary cross-entropy,
-non-saturating G loss (--config.generator_loss=minimax for the paper's
+non-saturating G loss (--config.loss=minimax for the paper's
 saturating form). Adam 2e-4, beta1 = 0.5, batch 64.
 
 On 2 CPU cores: about 7 minutes (20,000 steps of batch 64 at 76 steps/s,

@@ -15,6 +15,25 @@ Two presets, as `functools.partial` aliases below:
 The paper's first generator layer, a 4x4 transposed convolution of a 1x1
 input, and the discriminator's last, a 4x4 valid convolution of a 4x4 map,
 are dense layers in another shape; they are written as dense layers here.
+
+Options, all off by default (the networks above, parameter for parameter):
+
+* Class conditioning (`num_classes > 0`): G concatenates a label embedding
+  to z (Mirza & Osindero 2014); D either takes a label embedding as one
+  more input channel ('concat') or adds <embed(y), phi(x)> to its logit
+  ('projection', Miyato & Koyama 2018).
+* `spectral_norm` (Miyato et al. 2018) on every convolution and dense
+  layer of D; `normalization` picks BatchNorm, LayerNorm or nothing in D.
+* The mode-collapse remedies of `jaxgan.remedies` in D: minibatch
+  discrimination, minibatch standard deviation, PacGAN packing.
+
+Feature matching (Salimans et al. 2016) reads D's final features phi(x),
+the flattened last feature map (after the minibatch standard deviation,
+before minibatch discrimination), which D sows as 'features':
+
+  logits, updates = d.apply(variables, x, train=True,
+                            mutable=['batch_stats', 'intermediates'])
+  phi = updates['intermediates']['features'][0]  # (batch // packing, F)
 """
 
 import functools
@@ -24,19 +43,41 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxgan import layers
+from jaxgan import conditioning, layers, remedies
 
 # Radford et al. 2015, section 4: "All weights were initialized from a
 # zero-centered Normal distribution with standard deviation 0.02."
 _weight_init = nn.initializers.normal(stddev=0.02)
 
 
+_NORMALIZATIONS = ('batch_norm', 'layer_norm', 'none')
+
+
 def _batch_norm_scale_init(key, shape, dtype=jnp.float32):
   return 1.0 + 0.02 * jax.random.normal(key, shape, dtype)
 
 
+def _maybe_spectral_norm(
+  layer: nn.Module, x: jax.Array, *, spectral_norm: bool, train: bool, param_dtype: Any
+) -> jax.Array:
+  """Applies `layer`, through `nn.SpectralNorm` if asked.
+
+  The wrapped layer keeps its own name and parameters (a checkpoint's params
+  do not change with the option); the power iteration's u and sigma go to
+  'batch_stats' under '<layer name>_spectral_norm', and are updated only in
+  training. A convolution's HWIO kernel is normalised as the
+  (k * k * in, out) matrix it reshapes to, the map from one input patch to
+  one output position.
+  """
+  if not spectral_norm:
+    return layer(x)
+  return nn.SpectralNorm(layer, param_dtype=param_dtype, name=f'{layer.name}_spectral_norm')(
+    x, update_stats=train
+  )
+
+
 class DCGANGenerator(nn.Module):
-  """Maps a latent vector z to an image in [-1, 1].
+  """Maps a latent vector z (and, if conditional, a class label) to an image in [-1, 1].
 
   Attributes:
     channels: channels of the images produced.
@@ -46,6 +87,9 @@ class DCGANGenerator(nn.Module):
     upsample_to_image: whether the last layer is a stride-2 transposed
       convolution to `channels` (the 64x64 network) rather than a 3x3
       convolution at the size of the last feature map (the 28x28 network).
+    num_classes: number of classes of a conditional generator; 0 for an
+      unconditional one.
+    label_embedding_dim: width of the label embedding concatenated to z.
     conv_implementation: `layers.Conv` implementation ('auto', 'fast', 'xla').
     batch_norm_axis_name: mesh axis over which BatchNorm averages its
       statistics (the global batch under data parallelism), or None.
@@ -57,6 +101,11 @@ class DCGANGenerator(nn.Module):
   stem_size: int
   features: Sequence[int]
   upsample_to_image: bool
+  num_classes: int = 0
+  # Any width >= num_classes can give each class its own direction, as a
+  # one-hot code would; 50 is half the usual 100-d z, so the label is not
+  # drowned out by the noise in the first layer, at a negligible cost.
+  label_embedding_dim: int = 50
   conv_implementation: str = 'auto'
   batch_norm_axis_name: str | None = None
   dtype: Any = jnp.float32
@@ -69,7 +118,24 @@ class DCGANGenerator(nn.Module):
     return (size, size, self.channels)
 
   @nn.compact
-  def __call__(self, z: jax.Array, *, train: bool) -> jax.Array:
+  def __call__(self, z: jax.Array, labels: jax.Array | None = None, *, train: bool) -> jax.Array:
+    """Generates images.
+
+    Args:
+      z: latent vectors, shape (batch, latent_dim).
+      labels: int class labels, shape (batch,), if `num_classes > 0`; else None.
+      train: whether BatchNorm uses and updates batch statistics.
+
+    Returns:
+      Images, shape (batch, *image_shape).
+
+    Raises:
+      ValueError: if labels are given to an unconditional generator or
+        missing for a conditional one.
+    """
+    conditioning.check_labels(
+      labels, num_classes=self.num_classes, batch=z.shape[0], module='DCGANGenerator'
+    )
     batch_norm = functools.partial(
       nn.BatchNorm,
       use_running_average=not train,
@@ -91,6 +157,19 @@ class DCGANGenerator(nn.Module):
       param_dtype=self.param_dtype,
     )
 
+    x = z
+    if self.num_classes:
+      # nn.Embed's N(0, 1) initialisation rather than the paper's N(0, 0.02):
+      # the label's code then starts at the scale of z instead of 50 times
+      # smaller, as in PyTorch ports, whose weight init skips nn.Embedding.
+      embedding = nn.Embed(
+        self.num_classes,
+        self.label_embedding_dim,
+        dtype=self.dtype,
+        param_dtype=self.param_dtype,
+        name='label_embedding',
+      )(labels)
+      x = jnp.concatenate([x, embedding], axis=-1)
     x = nn.Dense(
       self.stem_size**2 * self.features[0],
       use_bias=False,
@@ -98,7 +177,7 @@ class DCGANGenerator(nn.Module):
       dtype=self.dtype,
       param_dtype=self.param_dtype,
       name='project',
-    )(z)
+    )(x)
     x = x.reshape((z.shape[0], self.stem_size, self.stem_size, self.features[0]))
     x = nn.relu(batch_norm(name='project_batch_norm')(x))
     for i, features in enumerate(self.features[1:]):
@@ -122,10 +201,34 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-  """Maps an image to one logit.
+  """Maps an image (or a pack of images) to one logit.
 
   Attributes:
     features: channels after each stride-2 convolution.
+    num_classes: number of classes of a conditional discriminator; 0 for an
+      unconditional one.
+    conditioning: how labels enter when `num_classes > 0`: 'concat' (each
+      label is embedded as an H x W map, joined to the image as one more
+      input channel) or 'projection' (the logit gains <embed(y), h>, h the
+      vector the final dense layer sees).
+    spectral_norm: whether every convolution and dense kernel is divided by
+      its largest singular value, estimated by one power-iteration step per
+      call (state in 'batch_stats', updated when `train`).
+    normalization: what follows every convolution but the first:
+      'batch_norm' (the paper's), 'layer_norm' (per sample, over H, W and C,
+      with a scale and offset per channel: the WGAN-GP replacement, since
+      the gradient penalty needs each logit to depend on its own sample
+      only) or 'none' (the convolutions then get biases).
+    minibatch_discrimination: number of kernels B of
+      `remedies.MinibatchDiscrimination` applied to the flattened final
+      features before the final dense layer; 0 turns it off.
+    minibatch_discrimination_dim: dimension C of each of those kernels.
+    minibatch_stddev: group size of `remedies.MinibatchStdDev`, applied to
+      the last feature map (one channel appended) before it is flattened;
+      0 turns it off.
+    packing: PacGAN degree m: m consecutive images are joined along the
+      channels (`remedies.pack`) before the first layer, and D returns one
+      logit per pack.
     conv_implementation: `layers.Conv` implementation ('auto', 'fast', 'xla').
     batch_norm_axis_name: mesh axis over which BatchNorm averages its
       statistics, or None.
@@ -134,46 +237,135 @@ class DCGANDiscriminator(nn.Module):
   """
 
   features: Sequence[int]
+  num_classes: int = 0
+  conditioning: str = 'concat'
+  spectral_norm: bool = False
+  normalization: str = 'batch_norm'
+  # Salimans et al.'s code (openai/improved-gan) uses B = 100 kernels of C = 5.
+  minibatch_discrimination: int = 0
+  minibatch_discrimination_dim: int = 5
+  minibatch_stddev: int = 0
+  packing: int = 1
   conv_implementation: str = 'auto'
   batch_norm_axis_name: str | None = None
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
   @nn.compact
-  def __call__(self, images: jax.Array, *, train: bool) -> jax.Array:
+  def __call__(
+    self, images: jax.Array, labels: jax.Array | None = None, *, train: bool
+  ) -> jax.Array:
+    """Scores images.
+
+    Args:
+      images: shape (batch, H, W, C).
+      labels: int class labels, shape (batch,), if `num_classes > 0`; else None.
+      train: whether BatchNorm uses and updates batch statistics, and
+        spectral normalisation its power iteration.
+
+    Returns:
+      Logits, shape (batch // packing,), float32.
+
+    Raises:
+      ValueError: on a label misuse (see `conditioning.check_labels`), an
+        unknown `conditioning` or `normalization`, or `packing` > 1 with
+        `num_classes` > 0.
+    """
+    conditioning.check_conditioning(self.conditioning)
+    if self.normalization not in _NORMALIZATIONS:
+      raise ValueError(
+        f'normalization must be one of {_NORMALIZATIONS}, got {self.normalization!r}.'
+      )
+    conditioning.check_packing(
+      self.packing, num_classes=self.num_classes, module='DCGANDiscriminator'
+    )
+    conditioning.check_labels(
+      labels, num_classes=self.num_classes, batch=images.shape[0], module='DCGANDiscriminator'
+    )
+    kwargs = {'dtype': self.dtype, 'param_dtype': self.param_dtype}
+
+    def spectral_norm(layer, x):
+      return _maybe_spectral_norm(
+        layer, x, spectral_norm=self.spectral_norm, train=train, param_dtype=self.param_dtype
+      )
+
     x = images
+    if self.packing > 1:
+      x = remedies.pack(x, self.packing)
+    if self.num_classes and self.conditioning == 'concat':
+      # One extra input channel costs the first convolution 1/C more work;
+      # broadcasting a label embedding over H x W, or one-hot maps (one
+      # channel per class), would cost far more for no more information.
+      height, width = images.shape[1:3]
+      label_maps = nn.Embed(self.num_classes, height * width, name='label_embedding', **kwargs)(
+        labels
+      )
+      label_maps = label_maps.reshape((images.shape[0], height, width, 1)).astype(x.dtype)
+      x = jnp.concatenate([x, label_maps], axis=-1)
     for i, features in enumerate(self.features):
       # The paper leaves BatchNorm out of D's first layer: normalising the
       # input layer made its samples oscillate.
-      x = layers.Conv(
+      normalized = i > 0 and self.normalization != 'none'
+      conv = layers.Conv(
         features,
         kernel_size=4,
         stride=2,
         padding=1,
-        use_bias=i == 0,
+        # A bias before a normalization would be cancelled by its shift.
+        use_bias=not normalized,
         kernel_init=_weight_init,
         implementation=self.conv_implementation,
-        dtype=self.dtype,
-        param_dtype=self.param_dtype,
         name=f'downsample_{i}',
-      )(x)
-      if i > 0:
+        **kwargs,
+      )
+      x = spectral_norm(conv, x)
+      if normalized and self.normalization == 'batch_norm':
         x = nn.BatchNorm(
           use_running_average=not train,
           momentum=0.9,
           epsilon=1e-5,
           axis_name=self.batch_norm_axis_name,
           scale_init=_batch_norm_scale_init,
-          dtype=self.dtype,
-          param_dtype=self.param_dtype,
           name=f'downsample_{i}_batch_norm',
+          **kwargs,
+        )(x)
+      elif normalized and self.normalization == 'layer_norm':
+        # As in Gulrajani et al.'s code: statistics over (H, W, C) of each
+        # sample, scale and offset per channel.
+        x = nn.LayerNorm(
+          epsilon=1e-5,
+          reduction_axes=(-3, -2, -1),
+          feature_axes=-1,
+          name=f'downsample_{i}_layer_norm',
+          **kwargs,
         )(x)
       x = nn.leaky_relu(x, 0.2)
+    if self.minibatch_stddev:
+      x = remedies.MinibatchStdDev(self.minibatch_stddev, name='minibatch_stddev')(x)
     x = x.reshape((x.shape[0], -1))
-    logits = nn.Dense(
-      1, kernel_init=_weight_init, dtype=self.dtype, param_dtype=self.param_dtype, name='to_logit'
-    )(x)
-    return logits[:, 0].astype(jnp.float32)
+    # Skipped at init, so that init returns no 'intermediates' collection.
+    if not self.is_initializing():
+      self.sow('intermediates', 'features', x)
+    if self.minibatch_discrimination:
+      x = remedies.MinibatchDiscrimination(
+        self.minibatch_discrimination,
+        self.minibatch_discrimination_dim,
+        param_dtype=self.param_dtype,
+        name='minibatch_discrimination',
+      )(x)
+    logits = spectral_norm(nn.Dense(1, kernel_init=_weight_init, name='to_logit', **kwargs), x)
+    logits = logits[:, 0]
+    if self.num_classes and self.conditioning == 'projection':
+      # The paper's N(0, 0.02), like the final dense kernel it adds to.
+      embedding = nn.Embed(
+        self.num_classes,
+        x.shape[-1],
+        embedding_init=_weight_init,
+        name='projection_embedding',
+        **kwargs,
+      )
+      logits = logits + jnp.sum(embedding(labels) * x, axis=-1)
+    return logits.astype(jnp.float32)
 
 
 # Size presets: the network for 28x28 images (MNIST, Fashion-MNIST) and the

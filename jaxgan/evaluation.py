@@ -50,22 +50,31 @@ def check_evaluable(image_shape: tuple[int, ...], field: str = 'config.eval_ever
     )
 
 
+def balanced_labels(num_samples: int, num_classes: int) -> np.ndarray:
+  """Labels 0, 1, ..., num_classes - 1, 0, 1, ...: every class as often as can be."""
+  return (np.arange(num_samples) % num_classes).astype(np.int32)
+
+
 def generate_images(
-  sample: Callable[[jax.Array], jax.Array],
+  sample: Callable[..., jax.Array],
   *,
   num_samples: int,
   latent_dim: int,
   seed: int,
   batch_size: int = 1000,
+  labels: np.ndarray | None = None,
 ) -> np.ndarray:
   """Draws images from G in batches from a fixed noise seed.
 
   Args:
-    sample: maps (batch, latent_dim) noise to images in [-1, 1].
+    sample: maps (batch, latent_dim) noise to images in [-1, 1]; with
+      `labels`, called as `sample(z, labels)`.
     num_samples: how many images.
     latent_dim: size of z.
     seed: seed of the noise; the same seed gives the same z at every call.
     batch_size: images per call of `sample`.
+    labels: for a conditional G, the class of each image, shape
+      (num_samples,).
 
   Returns:
     float32 (num_samples, H, W, C).
@@ -75,7 +84,8 @@ def generate_images(
   for index, start in enumerate(range(0, num_samples, batch_size)):
     size = min(batch_size, num_samples - start)
     z = jax.random.normal(jax.random.fold_in(key, index), (size, latent_dim))
-    batches.append(np.asarray(sample(z), np.float32))
+    images = sample(z) if labels is None else sample(z, labels[start : start + size])
+    batches.append(np.asarray(images, np.float32))
   return np.concatenate(batches)
 
 
@@ -102,8 +112,13 @@ class MNISTEvaluator:
     mean, cov = classifier.mnist_reference_statistics(data_dir)
     self._reference = _Reference(features=features, mean=mean, cov=cov)
 
-  def __call__(self, images: np.ndarray) -> dict[str, float]:
-    """Metrics of `images` ((N, 28, 28, 1) in [-1, 1]; N >= 1000 for KID)."""
+  def __call__(self, images: np.ndarray, labels: np.ndarray | None = None) -> dict[str, float]:
+    """Metrics of `images` ((N, 28, 28, 1) in [-1, 1]; N >= 1000 for KID).
+
+    With `labels`, the digit each image was asked to be, the figures gain
+    `label_accuracy`: the fraction the classifier reads as that digit (a
+    conditional G that ignores its label scores about 0.1).
+    """
     check_evaluable(images.shape[1:], field='the images')
     features, probabilities = classifier.classifier_outputs(self._params, images)
     mean, cov = metrics.gaussian_statistics(features)
@@ -119,7 +134,12 @@ class MNISTEvaluator:
     inception_score, _ = metrics.inception_score(probabilities)
     counts = np.bincount(probabilities.argmax(axis=-1), minlength=probabilities.shape[-1])
     uniform = np.full(len(counts), 1 / len(counts))
+    label_accuracy = {}
+    if labels is not None:
+      predicted = probabilities.argmax(axis=-1)
+      label_accuracy['label_accuracy'] = float(np.mean(predicted == np.asarray(labels)))
     return {
+      **label_accuracy,
       'fid': float(metrics.frechet_distance(mean, cov, reference.mean, reference.cov)),
       'kid': float(kid),
       'precision': float(precision_recall.precision),
@@ -136,9 +156,14 @@ class MNISTEvaluator:
     every evaluation.
     """
     if (num_samples, seed) not in self._floors:
-      train_images, _ = data.load_split(data.BUNDLED_MNIST, split='train', data_dir=self._data_dir)
-      chosen = np.random.default_rng(seed).choice(len(train_images), num_samples, replace=False)
-      self._floors[num_samples, seed] = self(train_images[np.sort(chosen)])
+      train_images, train_labels = data.load_split(
+        data.BUNDLED_MNIST, split='train', data_dir=self._data_dir
+      )
+      chosen = np.sort(
+        np.random.default_rng(seed).choice(len(train_images), num_samples, replace=False)
+      )
+      # With their true labels, label_accuracy is the classifier's own.
+      self._floors[num_samples, seed] = self(train_images[chosen], train_labels[chosen])
     return self._floors[num_samples, seed]
 
 

@@ -13,6 +13,8 @@ D's raw output instead (no sigmoid is ever applied), and feature matching on
 an intermediate feature of D.
 """
 
+from typing import Callable, NamedTuple
+
 import jax
 import jax.numpy as jnp
 import optax
@@ -161,3 +163,34 @@ def feature_matching_loss(real_features: jax.Array, fake_features: jax.Array) ->
   """
   difference = jnp.mean(real_features, axis=0) - jnp.mean(fake_features, axis=0)
   return jnp.sum(jnp.square(difference))
+
+
+# ---------------------------------------------------------------------------
+# The losses by name, as the configs choose them.
+
+
+class AdversarialLoss(NamedTuple):
+  """D's and G's losses of one GAN formulation.
+
+  Attributes:
+    discriminator: (real_out, fake_out) -> D's loss.
+    generator: fake_out -> G's loss.
+    outputs_are_logits: whether D's output is a logit, sigmoid(out) = D(x);
+      the other losses read it as an unbounded score.
+  """
+
+  discriminator: Callable[[jax.Array, jax.Array], jax.Array]
+  generator: Callable[[jax.Array], jax.Array]
+  outputs_are_logits: bool
+
+
+ADVERSARIAL_LOSSES: dict[str, AdversarialLoss] = {
+  # The two G losses of Goodfellow et al. 2014 share D's cross-entropy.
+  'non_saturating': AdversarialLoss(discriminator_loss, non_saturating_generator_loss, True),
+  'minimax': AdversarialLoss(discriminator_loss, minimax_generator_loss, True),
+  'least_squares': AdversarialLoss(
+    least_squares_discriminator_loss, least_squares_generator_loss, False
+  ),
+  'hinge': AdversarialLoss(hinge_discriminator_loss, hinge_generator_loss, False),
+  'wasserstein': AdversarialLoss(wasserstein_critic_loss, wasserstein_generator_loss, False),
+}

@@ -8,6 +8,18 @@ Linear 2 with bias, no output nonlinearity.
 Discriminator: x (2 * packing) -> 3 x LinearMaxout(200 units, 5 pieces) ->
 Linear 1, no BatchNorm.
 Every weight starts from N(0, 0.02^2) and every bias from 0.
+
+The discriminator packs with its `packing` field, and can add minibatch
+discrimination (Salimans et al. 2016) before its output layer. It sows its
+final features phi(x), the last maxout layer's output, as 'features', for
+feature matching:
+
+  logits, updates = d.apply(variables, x, train=True,
+                            mutable=['batch_stats', 'intermediates'])
+  phi = updates['intermediates']['features'][0]  # (batch // packing, F)
+
+Neither network is class-conditional: both take `labels` only to share the
+call signature of the image networks, and reject any but None.
 """
 
 from typing import Any, Sequence
@@ -15,6 +27,8 @@ from typing import Any, Sequence
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+
+from jaxgan import conditioning, remedies
 
 
 class PointGenerator(nn.Module):
@@ -45,7 +59,21 @@ class PointGenerator(nn.Module):
   param_dtype: Any = jnp.float32
 
   @nn.compact
-  def __call__(self, z: jax.Array, *, train: bool) -> jax.Array:
+  def __call__(self, z: jax.Array, labels: jax.Array | None = None, *, train: bool) -> jax.Array:
+    """Generates points.
+
+    Args:
+      z: latent vectors, shape (batch, latent_dim).
+      labels: must be None (the generator is unconditional).
+      train: whether BatchNorm uses and updates batch statistics.
+
+    Returns:
+      Points, shape (batch, output_dim), float32.
+
+    Raises:
+      ValueError: if labels are given.
+    """
+    conditioning.check_labels(labels, num_classes=0, batch=z.shape[0], module='PointGenerator')
     kernel_init = nn.initializers.normal(self.init_stddev)
     x = z
     for i, features in enumerate(self.hidden_features):
@@ -119,6 +147,13 @@ class MaxoutDiscriminator(nn.Module):
     hidden_features: widths of the maxout layers.
     num_pieces: linear pieces per maxout unit.
     init_stddev: standard deviation of the normal weight initialisation.
+    minibatch_discrimination: number of kernels B of
+      `remedies.MinibatchDiscrimination` applied to the last maxout layer's
+      output before the output layer; 0 turns it off.
+    minibatch_discrimination_dim: dimension C of each of those kernels.
+    packing: PacGAN degree m: m consecutive (flattened) points are
+      concatenated into one input, (B, 2) -> (B / m, 2 m), as
+      `remedies.pack` does to vectors; D returns one logit per pack.
     dtype: dtype of the computation.
     param_dtype: dtype of the parameters.
   """
@@ -126,15 +161,40 @@ class MaxoutDiscriminator(nn.Module):
   hidden_features: Sequence[int] = (200, 200, 200)
   num_pieces: int = 5
   init_stddev: float = 0.02
+  # Salimans et al.'s code (openai/improved-gan) uses B = 100 kernels of C = 5.
+  minibatch_discrimination: int = 0
+  minibatch_discrimination_dim: int = 5
+  packing: int = 1
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
   @nn.compact
-  def __call__(self, points: jax.Array, *, train: bool) -> jax.Array:
+  def __call__(
+    self, points: jax.Array, labels: jax.Array | None = None, *, train: bool
+  ) -> jax.Array:
+    """Scores points.
+
+    Args:
+      points: shape (batch, dim), or (batch, ...) already packed (flattened).
+      labels: must be None (the discriminator is unconditional).
+      train: unused; no layer behaves differently in training.
+
+    Returns:
+      Logits, shape (batch // packing,), float32.
+
+    Raises:
+      ValueError: if labels are given, or `packing` does not divide the batch.
+    """
     del train  # No layer behaves differently in training.
+    conditioning.check_packing(self.packing, num_classes=0, module='MaxoutDiscriminator')
+    conditioning.check_labels(
+      labels, num_classes=0, batch=points.shape[0], module='MaxoutDiscriminator'
+    )
     # Flattening makes a pack of m points one input of size m * dim, which
     # is how PacGAN feeds its discriminator.
     x = points.reshape((points.shape[0], -1))
+    if self.packing > 1:
+      x = remedies.pack(x, self.packing)
     for i, features in enumerate(self.hidden_features):
       x = LinearMaxout(
         features,
@@ -143,6 +203,16 @@ class MaxoutDiscriminator(nn.Module):
         dtype=self.dtype,
         param_dtype=self.param_dtype,
         name=f'maxout_{i}',
+      )(x)
+    # Skipped at init, so that init returns no 'intermediates' collection.
+    if not self.is_initializing():
+      self.sow('intermediates', 'features', x)
+    if self.minibatch_discrimination:
+      x = remedies.MinibatchDiscrimination(
+        self.minibatch_discrimination,
+        self.minibatch_discrimination_dim,
+        param_dtype=self.param_dtype,
+        name='minibatch_discrimination',
       )(x)
     logits = nn.Dense(
       1,

@@ -51,7 +51,13 @@ def _safe_sqrt(squared_norms: jax.Array) -> jax.Array:
 
 
 def gradient_penalty(
-  d: Discriminator, real: jax.Array, fake: jax.Array, key: jax.Array, *, target: float = 1.0
+  d: Discriminator,
+  real: jax.Array,
+  fake: jax.Array,
+  key: jax.Array | None = None,
+  *,
+  eps: jax.Array | None = None,
+  target: float = 1.0,
 ) -> jax.Array:
   """The WGAN-GP penalty, E[(||grad_x D(x_hat)||_2 - target)^2] (Gulrajani et al. 2017).
 
@@ -74,18 +80,27 @@ def gradient_penalty(
     real: real samples, shape (batch, ...).
     fake: generated samples, the same shape.
     key: PRNG key for the interpolation coefficients.
+    eps: the coefficients themselves, shape (batch,), instead of `key`; the
+      train step draws them per example so that they do not depend on how
+      the batch is split over devices.
     target: the norm the gradient is pulled towards (1 for 1-Lipschitz).
 
   Returns:
     A scalar.
 
   Raises:
-    ValueError: if `real` and `fake` have different shapes.
+    ValueError: if `real` and `fake` have different shapes, or not exactly
+      one of `key` and `eps` is given.
   """
   if real.shape != fake.shape:
     raise ValueError(f'real and fake must have the same shape, got {real.shape} and {fake.shape}.')
+  if (key is None) == (eps is None):
+    raise ValueError('gradient_penalty takes either key or eps, not both or neither.')
   eps_shape = (real.shape[0],) + (1,) * (real.ndim - 1)
-  eps = jax.random.uniform(key, eps_shape, dtype=real.dtype)
+  if eps is None:
+    eps = jax.random.uniform(key, eps_shape, dtype=real.dtype)
+  else:
+    eps = jnp.reshape(eps, eps_shape).astype(real.dtype)
   interpolates = eps * real + (1.0 - eps) * fake
   gradients = _per_sample_input_gradients(d, interpolates)
   norms = _safe_sqrt(_per_sample_squared_norms(gradients))

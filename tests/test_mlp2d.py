@@ -6,8 +6,9 @@ import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
-from jaxgan import mlp2d
+from jaxgan import mlp2d, remedies
 
 
 def count(params):
@@ -89,3 +90,90 @@ def test_linear_maxout_matches_numpy():
       pieces = [x64[n] @ kernel[:, unit * 4 + k] + bias[unit * 4 + k] for k in range(4)]
       expected[n, unit] = max(pieces)
   np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------
+# Options: labels, packing, minibatch discrimination, sown features.
+
+_POINTS = jax.random.normal(jax.random.key(10), (8, 2))
+
+
+def _small_discriminator(**kwargs):
+  return mlp2d.MaxoutDiscriminator(hidden_features=(6, 4), num_pieces=2, **kwargs)
+
+
+def _init(module, *args):
+  return module.init(jax.random.key(0), *args, train=False)
+
+
+def _apply_train(module, variables, points):
+  """Training-mode logits and the sown features."""
+  logits, updates = module.apply(variables, points, train=True, mutable=['intermediates'])
+  return logits, updates['intermediates']['features'][0]
+
+
+def test_default_discriminator_variables_are_unchanged():
+  variables = jax.eval_shape(lambda: _init(mlp2d.MaxoutDiscriminator(), jnp.zeros((3, 2))))
+  assert jax.tree.map(lambda x: x.shape, variables) == {
+    'params': {
+      'maxout_0': {'dense': {'kernel': (2, 1000), 'bias': (1000,)}},
+      'maxout_1': {'dense': {'kernel': (200, 1000), 'bias': (1000,)}},
+      'maxout_2': {'dense': {'kernel': (200, 1000), 'bias': (1000,)}},
+      'to_logit': {'kernel': (200, 1), 'bias': (1,)},
+    }
+  }
+
+
+def test_labels_are_rejected():
+  labels = jnp.zeros((8,), jnp.int32)
+  with pytest.raises(ValueError, match='unconditional'):
+    _init(mlp2d.PointGenerator(hidden_features=(4,)), _POINTS, labels)
+  with pytest.raises(ValueError, match='unconditional'):
+    _init(_small_discriminator(), _POINTS, labels)
+
+
+@pytest.mark.parametrize('m', [2, 4])
+def test_discriminator_packing(m):
+  discriminator = _small_discriminator(packing=m)
+  params = _init(discriminator, _POINTS)['params']
+  chex.assert_shape(params['maxout_0']['dense']['kernel'], (2 * m, 12))
+  logits = discriminator.apply({'params': params}, _POINTS, train=False)
+  chex.assert_shape(logits, (8 // m,))
+  # (B, 2) -> (B / m, 2 m), consecutive points side by side: remedies.pack
+  # on vectors, and what the unpacked D makes of points packed beforehand.
+  packed = _POINTS.reshape((8 // m, 2 * m))
+  np.testing.assert_array_equal(remedies.pack(_POINTS, m), packed)
+  expected = _small_discriminator().apply({'params': params}, packed, train=False)
+  np.testing.assert_array_equal(logits, expected)
+
+
+def test_discriminator_packing_must_divide_the_batch():
+  with pytest.raises(ValueError, match='divide'):
+    _init(_small_discriminator(packing=3), _POINTS)
+
+
+def test_minibatch_discrimination_mixes_samples():
+  perturbed_points = _POINTS.at[0].multiply(-0.5)
+  changes = {}
+  for kernels in (0, 3):
+    discriminator = _small_discriminator(minibatch_discrimination=kernels)
+    params = _init(discriminator, _POINTS)['params']
+    logits = discriminator.apply({'params': params}, _POINTS, train=True)
+    perturbed = discriminator.apply({'params': params}, perturbed_points, train=True)
+    changes[kernels] = float(jnp.max(jnp.abs(perturbed[1:] - logits[1:])))
+    if kernels:
+      chex.assert_shape(params['minibatch_discrimination']['kernel'], (4, 3, 5))
+      chex.assert_shape(params['to_logit']['kernel'], (4 + 3, 1))
+  assert changes[0] == 0.0  # Without it, logit i ignores sample j ...
+  assert changes[3] > 1e-7  # ... with it, it does not.
+
+
+def test_features_are_sown_and_feed_the_output_layer():
+  discriminator = _small_discriminator()
+  variables = _init(discriminator, _POINTS)
+  assert 'intermediates' not in variables
+  logits, phi = _apply_train(discriminator, variables, _POINTS)
+  chex.assert_shape(phi, (8, 4))
+  kernel = variables['params']['to_logit']['kernel']
+  bias = variables['params']['to_logit']['bias']
+  np.testing.assert_allclose(logits, phi @ kernel[:, 0] + bias[0], rtol=1e-5, atol=1e-6)

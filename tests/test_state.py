@@ -29,6 +29,7 @@ def test_create_state():
   chex.assert_shape(state.discriminator_params['dense_0']['kernel'], (16, 8))
   assert 'batch_norm_1' in state.generator_batch_stats
   assert state.discriminator_batch_stats == {}
+  assert state.generator_ema_params == {}  # No moving average unless asked for.
   chex.assert_trees_all_equal_structs(
     state.generator_opt_state, optax.adam(1e-3).init(state.generator_params)
   )

@@ -12,8 +12,9 @@ benchmarks/results/mode_collapse_2d.md and one scatter plot per dataset.
 Networks, optimizer and data follow PacGAN's published code
 (fjxmlzn/PacGAN, synthetic_data_experiments/2D*_GAN&PacGAN/config.py) except
 the length: PacGAN trained 400 epochs of 1,000 steps (400,000 steps).
-A variant (PacGAN2, ...) is a new config that imports this one and changes
-only what differs.
+A variant (pacgan2_2d.py, wgan_gp_2d.py, ...) imports this one and changes
+`name`, `variant` and its option; its row goes to the variant table at the
+end of benchmarks/results/mode_collapse_2d.md.
 """
 
 import ml_collections
@@ -23,15 +24,20 @@ def get_config() -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
   # Row label in the results table.
   config.name = 'GAN'
+  # '' for this GAN row; a variant's file-name tag: its report goes to
+  # <results_dir>/mode_collapse_2d_<variant>.md and its row to the variant
+  # table of <results_dir>/mode_collapse_2d.md.
+  config.variant = ''
   # Which datasets to run: 'ring', 'grid' or 'both'.
   config.dataset = 'both'
   # Independent runs per dataset; the table reports mean and standard error.
   config.num_seeds = 10
   # Train steps per run (one D and one G update each). PacGAN: 400,000.
   config.num_steps = 2_000
-  # Train steps per jitted chunk (lax.fori_loop over the step); only speed.
+  # Train steps per jitted chunk (lax.scan over the step); only speed.
   config.steps_per_chunk = 500
-  # Global batch size, as published.
+  # Global batch size of each D update, as published. With packing m, D sees
+  # batch_size / m packs; PacGAN keeps 100 packs, so its variants use 100 m.
   config.batch_size = 100
   # Size of the fixed training set, as published.
   config.num_train_points = 100_000
@@ -57,8 +63,24 @@ def get_config() -> ml_collections.ConfigDict:
   config.learning_rate = 1e-4
   config.b1 = 0.8
   config.b2 = 0.999
-  # G's loss: 'non_saturating' (-log D(G(z)), PacGAN's code) or 'minimax'.
-  config.generator_loss = 'non_saturating'
+  # The adversarial loss (jaxgan.losses.ADVERSARIAL_LOSSES): 'non_saturating'
+  # (BCE for D, -log D(G(z)) for G, PacGAN's code), 'minimax',
+  # 'least_squares', 'hinge' or 'wasserstein' (needs gradient_penalty).
+  config.loss = 'non_saturating'
+  # D updates per G update, each on its own real batch (WGAN-GP: 5).
+  config.critic_steps = 1
+  # WGAN-GP's lambda; 0 turns the penalty off. Needs packing 1 and no
+  # minibatch discrimination (the penalty is per point).
+  config.gradient_penalty = 0.0
+  # PacGAN's m: D judges m points at once, concatenated; 1 turns it off.
+  config.packing = 1
+  # Minibatch discrimination (Salimans et al. 2016) on D's last maxout
+  # layer: B kernels (0 turns it off) of dimension C.
+  config.minibatch_discrimination = 0
+  config.minibatch_discrimination_dim = 5
+  # Feature matching on D's last maxout layer: 'none', 'replace' (G's only
+  # loss, Salimans et al. 2016) or 'add' (added to G's adversarial loss).
+  config.feature_matching = 'none'
   # Where the Markdown table and scatter plots go, relative to the repo root.
   config.results_dir = 'benchmarks/results'
   return config

@@ -1,0 +1,27 @@
+"""Conditional GAN (Mirza & Osindero 2014) on MNIST: ask G for a digit.
+
+  python train.py --config=configs/cgan.py
+
+The vanilla GAN's MLPs (configs/gan.py) with the class label as a second
+input: G joins a 50-d label embedding to z; D joins a label embedding to the
+flattened image ('concat'), or, with --config.conditioning=projection, adds
+the inner product of a label embedding with its last features to its logit
+(Miyato & Koyama 2018). Sample grids have one row per digit, the same z
+down each column. The evaluation adds `label_accuracy`: how often the MNIST
+classifier reads the digit G was asked for (chance: 0.1).
+
+Draw one digit from the latest checkpoint:
+  python sample.py --workdir=runs/cgan --label=7
+
+A conditional DCGAN with hinge loss and spectral normalisation is the same
+file: --config.model=dcgan --config.loss=hinge --config.spectral_norm=True.
+"""
+
+from configs import gan
+
+
+def get_config():
+  config = gan.get_config()
+  config.conditioning = 'concat'
+  config.num_samples = 100  # A 10 x 10 grid: one row per digit.
+  return config
