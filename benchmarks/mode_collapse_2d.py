@@ -570,8 +570,9 @@ def _write_results(
   """
   real_per_step = config.critic_steps * config.batch_size
   epochs = config.num_steps * real_per_step / config.num_train_points
+  title = '# 2-D mode collapse (PacGAN Table 1 protocol)'
   lines = [
-    '# 2-D mode collapse (PacGAN Table 1 protocol)',
+    f'{title}: {config.name}' if config.variant else title,
     '',
     f'- Command: `{command}` (from the repo root)',
     f'- Date: {started:%Y-%m-%d %H:%M} UTC',
@@ -594,7 +595,9 @@ def _write_results(
     '',
     '† Published cell recalled from the PacGAN paper (Lin et al., NeurIPS '
     '2018, Table 1) and not checked against it; unmarked published cells '
-    'were given with the task. Published errors are over 10 trials.',
+    "were given with the task. Published errors are over 10 trials. PacGAN's Table 1 "
+    'also has ProxyGAN, Unrolled GAN and VEEGAN rows, left out: we do not recall their '
+    'figures well enough to list them.',
     '',
     'Differences from the published setup: (1) the training length '
     "(above), so our row shows early training, not PacGAN's 400-epoch "

@@ -25,6 +25,17 @@ of sampling and classifying per run) and gave 973.3 ± 2.2 modes, KL 0.741 ±
 The table (mean ± standard error over seeds, beside PacGAN's Table 2) goes
 with the command, date and wall time to `<results_dir>/stacked_mnist.md`;
 seed 0 leaves a sample grid `stacked_mnist_seed0.png` beside it.
+
+`--variant` trains one of `VARIANTS`, `configs/dcgan.py` with a few fields
+changed (PacGAN packing, minibatch discrimination, WGAN-GP):
+
+  python benchmarks/stacked_mnist.py --variant pacdcgan2 --steps 1000 --seeds 1
+
+A variant trains in `runs/stacked_mnist_<variant>/seed_S`, writes its report
+to `<results_dir>/stacked_mnist_<variant>.md` (grid
+`stacked_mnist_<variant>_seed0.png`), and its row to the variant table at
+the end of `<results_dir>/stacked_mnist.md` (`benchmarks/variant_rows.py`),
+which a rerun of the DCGAN row keeps.
 """
 
 import datetime
@@ -42,9 +53,12 @@ if ROOT not in sys.path:
 from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags
 import jax
+import ml_collections
 import numpy as np
 
+from benchmarks import variant_rows
 from configs import dcgan as dcgan_config
+from configs import default as default_config
 from jaxgan import checkpointing
 from jaxgan import classifier
 from jaxgan import data
@@ -54,6 +68,57 @@ from jaxgan import metrics
 from jaxgan import step as step_lib
 from jaxgan import trainer
 
+
+class Variant(NamedTuple):
+  """A named change of `configs/dcgan.py`.
+
+  label: the row's name in the results table.
+  overrides: config fields and their values.
+  about: what the change is, for the report.
+  """
+
+  label: str
+  overrides: dict
+  about: str
+
+
+VARIANTS: dict[str, Variant] = {
+  'dcgan': Variant('DCGAN (jaxgan DCGAN28)', {}, '`configs/dcgan.py` as it is'),
+  'pacdcgan2': Variant(
+    'PacDCGAN2 (jaxgan DCGAN28, packing 2)',
+    {'packing': 2},
+    'PacGAN packing m = 2: D judges 32 packs of 2 images (joined along the channels) '
+    "per batch of 64, so G and D see as many images per step as in the DCGAN row. PacGAN's "
+    'code (stacked_MNIST_experiments/VEEGAN_experiment/model.py) instead feeds D 64 packs '
+    '(128 images) per step, and, like the DCGAN-tensorflow code it comes from, takes two G '
+    'steps per D step',
+  ),
+  'dcgan_md': Variant(
+    'DCGAN + minibatch discrimination (B 100, C 5)',
+    {'minibatch_discrimination': 100, 'minibatch_discrimination_dim': 5},
+    "minibatch discrimination (Salimans et al. 2016) on D's flattened last feature map "
+    "(7×7×128), B = 100 kernels of C = 5 as in Salimans et al.'s code",
+  ),
+  'wgan_gp': Variant(
+    'WGAN-GP (jaxgan DCGAN28, LayerNorm D)',
+    {
+      'loss': 'wasserstein',
+      'gradient_penalty': 10.0,
+      'critic_steps': 5,
+      'discriminator_normalization': 'layer_norm',
+      'generator_optimizer': default_config.optimizer_config(1e-4, b1=0.0, b2=0.9),
+      'discriminator_optimizer': default_config.optimizer_config(1e-4, b1=0.0, b2=0.9),
+    },
+    'WGAN-GP (Gulrajani et al. 2017): Wasserstein loss, gradient penalty lambda = 10, '
+    "5 D updates per G update (each on its own real batch), D's BatchNorm replaced by "
+    'LayerNorm (the penalty needs a D that judges each image alone), Adam 1e-4 with '
+    'betas (0, 0.9) for both',
+  ),
+}
+
+_VARIANT = flags.DEFINE_enum(
+  'variant', 'dcgan', list(VARIANTS), 'Which change of configs/dcgan.py to train (VARIANTS).'
+)
 _STEPS = flags.DEFINE_integer('steps', 1_000, 'Train steps per seed.')
 _SEEDS = flags.DEFINE_integer(
   'seeds', 3, 'Runs (seeds 0, 1, ...); at least 2 for a standard error.'
@@ -61,8 +126,9 @@ _SEEDS = flags.DEFINE_integer(
 _NUM_SAMPLES = flags.DEFINE_integer('num_samples', 26_000, 'Samples per run that are classified.')
 _WORKDIR_ROOT = flags.DEFINE_string(
   'workdir_root',
-  os.path.join(ROOT, 'runs', 'stacked_mnist'),
-  'Each seed trains in <workdir_root>/seed_S, resuming if it holds checkpoints.',
+  None,
+  'Each seed trains in <workdir_root>/seed_S, resuming if it holds checkpoints; default '
+  'runs/stacked_mnist (or runs/stacked_mnist_<variant>) under the repo root.',
 )
 _RESULTS_DIR = flags.DEFINE_string(
   'results_dir',
@@ -72,7 +138,19 @@ _RESULTS_DIR = flags.DEFINE_string(
 _DATA_DIR = flags.DEFINE_string('data_dir', '', "TFDS data_dir; '' for TFDS's default.")
 
 RESULTS_FILE = 'stacked_mnist.md'
-GRID_FILE = 'stacked_mnist_seed0.png'
+# The variant table at the end of RESULTS_FILE: one row per variant.
+VARIANT_TITLE = 'Variants of the DCGAN row'
+VARIANT_INTRO = (
+  'Each row is `python benchmarks/stacked_mnist.py --variant NAME`: `configs/dcgan.py` '
+  'with the fields of `VARIANTS[NAME]` in `benchmarks/stacked_mnist.py` changed, trained '
+  'and scored as the DCGAN row above (same data, classifier and 26,000 samples). Its '
+  'report (setup, per-seed figures, sample grid) is the file linked in its last cell. '
+  'Published rows and the real-data bound: the table above.'
+)
+VARIANT_HEADER = (
+  '| Method | Steps per run | Runs | Modes (max 1000) | KL | Command; date; wall time; report |\n'
+  '| --- | ---: | ---: | ---: | ---: | --- |'
+)
 # Noise seed of the evaluation samples, apart from the run's own seed.
 _EVAL_SEED_OFFSET = 0x57AC
 # Images in the sample grid.
@@ -102,6 +180,7 @@ PUBLISHED: dict[str, Published] = {
   'ALI': Published(16.0, 5.40),
   'Unrolled GAN': Published(48.7, 4.32),
   'VEEGAN': Published(150.0, 2.95),
+  'Minibatch Discrimination': Published(24.5, 5.49),
   'PacDCGAN2': Published(1000.0, 0.06, True, pacgan_run=True),
 }
 # PacGAN's stacked-MNIST runs, from its code (fjxmlzn/PacGAN,
@@ -121,9 +200,11 @@ class RunResult(NamedTuple):
   steps_trained: int
 
 
-def benchmark_config(seed: int, num_steps: int, data_dir: str):
-  """`configs/dcgan.py` on stacked MNIST, without in-training evaluation."""
+def benchmark_config(seed: int, num_steps: int, data_dir: str, variant: str = 'dcgan'):
+  """`configs/dcgan.py` with a variant's changes, on stacked MNIST, without evaluation."""
   config = dcgan_config.get_config()
+  for field, value in VARIANTS[variant].overrides.items():
+    config[field] = value
   config.dataset = data.STACKED_MNIST
   config.data_dir = data_dir
   config.eval_every = 0
@@ -161,14 +242,21 @@ def _latest_step(workdir: str) -> int:
 
 
 def run_seed(
-  seed: int, *, num_steps: int, num_samples: int, workdir: str, data_dir: str, params
+  seed: int,
+  *,
+  num_steps: int,
+  num_samples: int,
+  workdir: str,
+  data_dir: str,
+  params,
+  variant: str = 'dcgan',
 ) -> tuple[RunResult, np.ndarray]:
-  """Trains (or resumes) one seed and scores its samples.
+  """Trains (or resumes) one seed of a variant and scores its samples.
 
   Returns:
     The seed's `RunResult` and its first `_GRID_SAMPLES` samples.
   """
-  config = benchmark_config(seed, num_steps, data_dir)
+  config = benchmark_config(seed, num_steps, data_dir, variant)
   first_step = _latest_step(workdir)
   start = time.monotonic()
   state = trainer.train_and_evaluate(config, workdir)
@@ -217,7 +305,9 @@ def _cell(mean: float, error: float, fmt: str) -> str:
   return f'{mean:{fmt}} ± {error:{fmt}}'
 
 
-def results_table(runs: list[RunResult], real: metrics.StackedMnistStatistics) -> str:
+def results_table(
+  runs: list[RunResult], real: metrics.StackedMnistStatistics, label: str = VARIANTS['dcgan'].label
+) -> str:
   """The Markdown table: our row, the real-data bound, PacGAN's rows."""
   steps = sorted({r.step for r in runs})
   steps_cell = ', '.join(f'{s:,}' for s in steps)
@@ -226,7 +316,7 @@ def results_table(runs: list[RunResult], real: metrics.StackedMnistStatistics) -
   lines = [
     '| Method | Source | Steps per run | Runs | Modes (max 1000) | KL |',
     '| --- | --- | ---: | ---: | ---: | ---: |',
-    f'| DCGAN (jaxgan DCGAN28) | jaxgan (this run) | {steps_cell} | {len(runs)} '
+    f'| {label} | jaxgan (this run) | {steps_cell} | {len(runs)} '
     f'| {_cell(*modes, ".1f")} | {_cell(*kl, ".3f")} |',
     f'| Real stacked images | jaxgan (this run) | — | — | {real.modes_captured} | {real.kl:.3f} |',
   ]
@@ -249,10 +339,13 @@ def main(argv: list[str]) -> None:
   data_dir = _DATA_DIR.value
   params = classifier.load_classifier()
   os.makedirs(_RESULTS_DIR.value, exist_ok=True)
+  variant = _VARIANT.value
+  stem = 'stacked_mnist' if variant == 'dcgan' else f'stacked_mnist_{variant}'
+  workdir_root = _WORKDIR_ROOT.value or os.path.join(ROOT, 'runs', stem)
 
   runs = []
   for seed in range(_SEEDS.value):
-    workdir = os.path.join(_WORKDIR_ROOT.value, f'seed_{seed}')
+    workdir = os.path.join(workdir_root, f'seed_{seed}')
     result, grid_samples = run_seed(
       seed,
       num_steps=_STEPS.value,
@@ -260,6 +353,7 @@ def main(argv: list[str]) -> None:
       workdir=workdir,
       data_dir=data_dir or None,
       params=params,
+      variant=variant,
     )
     runs.append(result)
     speed = result.steps_trained / max(result.train_seconds, 1e-9)
@@ -271,7 +365,9 @@ def main(argv: list[str]) -> None:
       flush=True,
     )
     if seed == 0:
-      images.save_png(os.path.join(_RESULTS_DIR.value, GRID_FILE), images.make_grid(grid_samples))
+      images.save_png(
+        os.path.join(_RESULTS_DIR.value, f'{stem}_seed0.png'), images.make_grid(grid_samples)
+      )
 
   real, accuracy = real_statistics(
     params, num_samples=_NUM_SAMPLES.value, data_dir=data_dir or None
@@ -282,10 +378,11 @@ def main(argv: list[str]) -> None:
     flush=True,
   )
   wall = time.monotonic() - wall_start
-  table = results_table(runs, real)
+  label = VARIANTS[variant].label
+  table = results_table(runs, real, label)
   print(table)
   _write_results(
-    os.path.join(_RESULTS_DIR.value, RESULTS_FILE),
+    os.path.join(_RESULTS_DIR.value, f'{stem}.md'),
     command=command,
     started=started,
     wall=wall,
@@ -293,14 +390,40 @@ def main(argv: list[str]) -> None:
     runs=runs,
     real_accuracy=accuracy,
     num_samples=_NUM_SAMPLES.value,
-    workdir_root=_WORKDIR_ROOT.value,
+    workdir_root=workdir_root,
+    variant=variant,
+    stem=stem,
   )
+  if variant != 'dcgan':
+    steps_cell = ', '.join(f'{s:,}' for s in sorted({r.step for r in runs}))
+    modes = mean_error([r.statistics.modes_captured for r in runs])
+    kl = mean_error([r.statistics.kl for r in runs])
+    run = f'`{command}`; {started:%Y-%m-%d %H:%M} UTC; {wall / 60:.1f} min; [{stem}.md]({stem}.md)'
+    variant_rows.upsert_row(
+      os.path.join(_RESULTS_DIR.value, RESULTS_FILE),
+      title=VARIANT_TITLE,
+      intro=VARIANT_INTRO,
+      header=VARIANT_HEADER,
+      key=label,
+      row=f'| {label} | {steps_cell} | {len(runs)} | {_cell(*modes, ".1f")} '
+      f'| {_cell(*kl, ".3f")} | {run} |',
+    )
+    print(f'Updated the {label} row of {os.path.join(_RESULTS_DIR.value, RESULTS_FILE)}')
 
 
 def _shown_path(path: str) -> str:
   """`path` relative to the repo root when it lies inside it."""
   relative = os.path.relpath(os.path.abspath(path), ROOT)
   return path if relative.startswith('..') else relative
+
+
+def _setting(value) -> str:
+  """A config value in one line; an optimizer sub-config as `adam(lr, b1, b2)`."""
+  if isinstance(value, ml_collections.ConfigDict):
+    if value.name == 'adam':
+      return f'adam({value.learning_rate:g}, b1={value.b1:g}, b2={value.b2:g})'
+    return f'{value.name}({value.learning_rate:g}, decay={value.decay:g})'
+  return str(value)
 
 
 def _write_results(
@@ -314,10 +437,16 @@ def _write_results(
   real_accuracy: float,
   num_samples: int,
   workdir_root: str,
+  variant: str = 'dcgan',
+  stem: str = 'stacked_mnist',
 ) -> None:
-  """Writes the table, how it was made and the per-seed figures."""
-  config = benchmark_config(0, runs[0].step, '')
+  """Writes the table, how it was made and the per-seed figures.
+
+  The DCGAN row's file keeps the variant table at its end (`variant_rows`).
+  """
+  config = benchmark_config(0, runs[0].step, '', variant)
   batch = config.batch_size
+  real_per_step = batch * config.critic_steps
   train_size = data.STACKED_MNIST_SIZES['train']
   speeds = [r.steps_trained / r.train_seconds for r in runs if r.steps_trained]
   speed = (
@@ -326,8 +455,17 @@ def _write_results(
     else 'no steps trained (all resumed runs were already done)'
   )
   max_step = max(r.step for r in runs)
+  title = '# Stacked MNIST mode collapse (PacGAN Table 2 protocol)'
+  overrides = ', '.join(
+    f'`{field}={_setting(value)}`' for field, value in VARIANTS[variant].overrides.items()
+  )
+  runs_line = (
+    f'- Runs: seeds 0 to {len(runs) - 1}; ours are mean ± standard error over them.'
+    if len(runs) > 1
+    else '- Runs: one seed (0), so no standard error: a single run, not a mean.'
+  )
   lines = [
-    '# Stacked MNIST mode collapse (PacGAN Table 2 protocol)',
+    f'{title}: {VARIANTS[variant].label}' if variant != 'dcgan' else title,
     '',
     f'- Command: `{command}` (from the repo root)',
     f'- Date: {started:%Y-%m-%d %H:%M} UTC',
@@ -335,10 +473,12 @@ def _write_results(
     f'{jax.devices()[0].platform.upper()} device(s), jax {jax.__version__}; '
     f'training speed {speed}.',
     f'- Training: `configs/dcgan.py` with `dataset=stacked_mnist`, '
-    f'`eval_every=0`, {max_step:,} steps of batch {batch} '
-    f'({max_step * batch / train_size:.2f} epochs of the {train_size:,}-image '
+    f'`eval_every=0`{", " + overrides if overrides else ""}, {max_step:,} steps of batch '
+    f'{batch}, {config.critic_steps} D update(s) per step, each on its own real batch '
+    f'({max_step * real_per_step / train_size:.2f} epochs of the {train_size:,}-image '
     f'training set); runs in `{_shown_path(workdir_root)}/seed_S`.',
-    f'- Runs: seeds 0 to {len(runs) - 1}; ours are mean ± standard error over them.',
+    f'- Variant `{variant}`: {VARIANTS[variant].about}.',
+    runs_line,
     f'- Evaluation: {num_samples:,} samples from G (BatchNorm in inference '
     'mode); each channel classified by the committed MNIST classifier '
     '(`data/mnist_classifier/weights.msgpack`, Keras `mnist_cnn`); modes = '
@@ -368,13 +508,14 @@ def _write_results(
     'jaxgan DCGAN28 preset (G: z(100) → 7×7×256 → 14×14×128 → 28×28×64 → '
     '28×28×3, 4×4 transposed convolutions; D: 28×28×3 → 14×14×64 → 7×7×128 '
     '→ 1, 4×4 stride-2 convolutions, LeakyReLU(0.2), BatchNorm on the '
-    'second; batch 64, Adam 2e-4, beta1 0.5), '
+    'second; batch 64, Adam 2e-4, beta1 0.5; a variant changes these as its line above '
+    'says), '
     "while PacGAN's stacked-MNIST runs used their own DCGAN networks "
     '(from carpedm20/DCGAN-tensorflow, following VEEGAN), of another size. '
     f'(2) The training length: {max_step:,} steps here against '
     f"{PUBLISHED_STEPS:,} in PacGAN's code, so our row shows a much "
     'shorter run. (3) The runs: '
-    f'{len(runs)} seeds here, 10 in PacGAN. (4) The update: `jaxgan.step` '
+    f'{len(runs)} seed{"s" if len(runs) > 1 else ""} here, 10 in PacGAN. (4) The update: `jaxgan.step` '
     'alternates one D step and one G step; the data set is ours '
     f'(`jaxgan.data.STACKED_MNIST`: {train_size:,} fixed triples of MNIST '
     "training digits, the size of PacGAN's). The classifier has "
@@ -391,9 +532,12 @@ def _write_results(
       f'- seed {r.seed} (step {r.step:,}{origin}): '
       f'{r.statistics.modes_captured} / {r.statistics.kl:.3f}'
     )
-  lines += ['', f'Samples of seed 0 (64, from fixed noise): `{GRID_FILE}`', '']
+  lines += ['', f'Samples of seed 0 (64, from fixed noise): `{stem}_seed0.png`', '']
+  text = '\n'.join(lines)
+  if variant == 'dcgan':
+    text = variant_rows.keep_section(path, text)
   with open(path, 'w') as f:
-    f.write('\n'.join(lines))
+    f.write(text)
   print(f'Wrote {path}')
 
 

@@ -22,6 +22,7 @@ from configs import gan
 
 def get_config():
   config = gan.get_config()
+  config.num_steps = 10_000  # Compared with the vanilla GAN at its step 10,000.
   config.conditioning = 'concat'
   config.num_samples = 100  # A 10 x 10 grid: one row per digit.
   return config

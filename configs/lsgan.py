@@ -14,5 +14,6 @@ from configs import gan
 
 def get_config():
   config = gan.get_config()
+  config.num_steps = 10_000  # Compared with the vanilla GAN at its step 10,000.
   config.loss = 'least_squares'
   return config

@@ -13,6 +13,7 @@ from configs import gan
 
 def get_config():
   config = gan.get_config()
+  config.num_steps = 10_000  # Compared with the vanilla GAN at its step 10,000.
   config.minibatch_discrimination = 100
   config.minibatch_discrimination_dim = 5
   return config

@@ -20,6 +20,7 @@ from configs import gan
 
 def get_config():
   config = gan.get_config()
+  config.num_steps = 10_000  # Compared with the vanilla GAN at its step 10,000.
   config.loss = 'hinge'
   config.spectral_norm = True
   config.ema_decay = 0.999

@@ -22,6 +22,7 @@ from configs import gan
 
 def get_config():
   config = gan.get_config()
+  config.num_steps = 10_000  # Compared with the vanilla GAN at its step 10,000.
   config.loss = 'wasserstein'
   config.weight_clip = 0.01
   config.critic_steps = 5

@@ -9,11 +9,14 @@ tries checkpoints newest first, moves any that does not restore aside to
 `<directory>_corrupt/` with a warning, and resumes from the last good one.
 """
 
+import dataclasses
 import logging
 import os
 import shutil
 import time
+from typing import Any
 
+from etils import epath
 import jax
 import orbax.checkpoint as ocp
 
@@ -26,6 +29,10 @@ def _to_saveable(state: state_lib.GANState) -> state_lib.GANState:
   # Orbax stores arrays; a typed key is stored as its raw key data and its
   # implementation is restored from the abstract state.
   return state.replace(key=jax.random.key_data(state.key))
+
+
+def _describe(fields: dict[str, bool]) -> str:
+  return ', '.join(f'{name}{"" if full else " (empty)"}' for name, full in sorted(fields.items()))
 
 
 class Checkpointer:
@@ -101,17 +108,20 @@ class Checkpointer:
       key=jax.ShapeDtypeStruct(target.key.shape, target.key.dtype, sharding=key.sharding)
     )
     for step in sorted(self._manager.all_steps(), reverse=True):
+      restore_target, absent = self._restore_target(step, target)
       try:
         restored = self._manager.restore(
           step,
           args=ocp.args.Composite(
-            state=ocp.args.StandardRestore(target), data_position=ocp.args.JsonRestore()
+            state=ocp.args.StandardRestore(restore_target), data_position=ocp.args.JsonRestore()
           ),
         )
       except Exception as error:  # pylint: disable=broad-except
         self._set_aside(step, error)
         continue
       state = restored['state']
+      if absent:
+        state = target.replace(**dict(state), **{field: {} for field in absent})
       # Keys are made by jax.random.key, with the default implementation.
       typed_key = jax.random.wrap_key_data(state.key)
       if typed_key.dtype != key.dtype:
@@ -122,6 +132,46 @@ class Checkpointer:
         )
       return state.replace(key=typed_key), dict(restored['data_position'])
     return None
+
+  def _restore_target(self, step: int, target: state_lib.GANState) -> tuple[Any, tuple[str, ...]]:
+    """What to restore the checkpoint at `step` into, and the fields it lacks.
+
+    A checkpoint written before a state field existed lacks it; when the
+    field holds nothing in this run (e.g. no moving average of G), the rest
+    restores as a dict and the field is filled with {}. A checkpoint whose
+    fields this run cannot fill was written by another version or config:
+    that is refused, and nothing is moved, since the files are not damaged.
+
+    Raises:
+      ValueError: for a checkpoint of another state layout.
+    """
+    try:
+      metadata = ocp.StandardCheckpointHandler().metadata(
+        epath.Path(self.directory) / str(step) / 'state'
+      )
+      saved = {name: bool(jax.tree.leaves(metadata[name])) for name in metadata.keys()}
+    except Exception:  # pylint: disable=broad-except
+      return target, ()  # Unreadable: restoring will find it damaged.
+    # Each field, and whether it holds anything (e.g. a moving average of G).
+    expected = {
+      f.name: bool(jax.tree.leaves(getattr(target, f.name))) for f in dataclasses.fields(target)
+    }
+    absent = tuple(sorted(set(expected) - set(saved)))
+    fields = set(expected)
+    if (
+      set(saved) - fields
+      or any(expected[field] for field in absent)
+      or any(saved[field] != expected[field] for field in set(saved) & fields)
+    ):
+      raise ValueError(
+        f'The checkpoint at step {step} in {self.directory} holds the fields '
+        f"{_describe(saved)}, but this run's state has {_describe(expected)}: it was written by "
+        'another version of jaxgan or with another config. Nothing was moved. Resume it '
+        'with the version and config that wrote it, or use a new --workdir.'
+      )
+    if not absent:
+      return target, ()
+    return {field: getattr(target, field) for field in sorted(fields - set(absent))}, absent
 
   def _set_aside(self, step: int, error: Exception) -> None:
     # Moved, not deleted: nothing already on disk is lost, and the step

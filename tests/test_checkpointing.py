@@ -6,6 +6,7 @@ import os
 import chex
 import jax
 import numpy as np
+import pytest
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 from jaxgan import checkpointing
@@ -76,3 +77,19 @@ def test_damaged_and_partial_step_folders_are_set_aside(tmp_path, caplog):
   assert 'Checkpoint at step 2' in caplog.text
   assert sorted(os.listdir(directory)) == ['1']
   assert len(os.listdir(directory + '_corrupt')) >= 1
+
+
+def test_a_checkpoint_of_another_state_layout_is_refused_and_kept(tmp_path):
+  directory = str(tmp_path / 'checkpoints')
+  checkpointer = checkpointing.Checkpointer(directory, max_to_keep=2)
+  state = replicated(make_state(0))
+  checkpointer.save(state, {'epoch': 0, 'index': 0})
+  checkpointer.wait()
+  # The same run with a moving average of G: a field the checkpoint lacks
+  # and cannot fill. Not damage, so the checkpoint stays where it is.
+  with_average = state.replace(generator_ema_params=state.generator_params)
+  with pytest.raises(ValueError, match='another version of jaxgan or with another config'):
+    checkpointer.restore_latest(abstract(with_average))
+  checkpointer.close()
+  assert os.listdir(directory) == ['0']
+  assert not os.path.exists(directory + '_corrupt')

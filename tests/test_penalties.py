@@ -144,3 +144,24 @@ def test_gradient_penalty_rejects_mismatched_shapes():
     penalties.gradient_penalty(
       quadratic_critic, jnp.zeros((2, 3)), jnp.zeros((3, 3)), jax.random.key(0)
     )
+
+
+def test_given_epsilons_are_used_one_per_sample():
+  # The train step passes eps itself (drawn per example): the same answer
+  # as above, from eps given as a (batch,) vector.
+  real, fake = _images(0), _images(1)
+  eps = np.array([0.0, 0.5, 1.0], np.float32)
+  value = penalties.gradient_penalty(quadratic_critic, real, fake, eps=eps)
+  x_hat = eps[:, None, None, None] * real + (1 - eps[:, None, None, None]) * fake
+  norms = np.sqrt(np.sum(x_hat**2, axis=(1, 2, 3)))
+  np.testing.assert_allclose(value, np.mean((norms - 1) ** 2), rtol=1e-5)
+
+
+def test_gradient_penalty_takes_a_key_or_epsilons_not_both():
+  real, fake = _images(0), _images(1)
+  with pytest.raises(ValueError, match='either key or eps'):
+    penalties.gradient_penalty(quadratic_critic, real, fake)
+  with pytest.raises(ValueError, match='either key or eps'):
+    penalties.gradient_penalty(
+      quadratic_critic, real, fake, jax.random.key(0), eps=np.zeros(3, np.float32)
+    )
