@@ -175,12 +175,13 @@ def write_report(
   num_samples: int,
   results: dict[str, float],
   floor: dict[str, float],
+  generator: str = 'G with BatchNorm running statistics',
 ) -> None:
   """Writes metrics.json: the figures, and what produced them."""
   report = {
     'step': step,
     'checkpoint': checkpoint,
-    'generator': 'G with BatchNorm running statistics',
+    'generator': generator,
     'num_samples': num_samples,
     'reference': '10,000 MNIST test digits',
     'feature_network': FEATURE_NETWORK,

@@ -509,6 +509,11 @@ def _evaluate(
       num_samples=config.eval_samples,
       results=results,
       floor=floor,
+      generator=(
+        f'moving average of G (decay {gan.ema_decay}) with BatchNorm running statistics'
+        if gan.ema_decay
+        else 'G with BatchNorm running statistics'
+      ),
     )
   return {'metrics': results, 'real_vs_real': floor}
 
