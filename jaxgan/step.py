@@ -1,5 +1,12 @@
 """The GAN train step: update D, then G, data-parallel over a `data` mesh axis.
 
+What a step does is set by a `GAN`: the adversarial loss, how many critic
+updates precede each G update (run as one `lax.scan` inside the step, each
+on its own real batch), D's constraints and penalties (weight clipping, the
+WGAN-GP and R1 penalties), feature matching, class labels and a moving
+average of G. Networks carry their own options (spectral normalisation,
+packing, minibatch layers, label embeddings).
+
 The step is per-device code in the style of pmap: each device sees its slice
 of the global batch, gradients and losses are averaged over the `data` axis
 with `lax.pmean`, and BatchNorm averages its statistics over the same axis
