@@ -15,6 +15,13 @@ Draw one digit from the latest checkpoint:
 
 A conditional DCGAN with hinge loss and spectral normalisation is the same
 file: --config.model=dcgan --config.loss=hinge --config.spectral_norm=True.
+
+Measured (2026-11-24, `python train.py --config=configs/cgan.py`; 2 CPU
+cores shared with 2-3 other jobs, so the time is an upper bound): 10
+minutes; at step 10,000 FID 58 in the MNIST classifier's features (the
+vanilla GAN at step 10,000: 100; real-vs-real 1.9), precision 0.83, recall
+0.16; label accuracy 0.93 (the classifier reads the digit asked for; real
+digits 1.00). See benchmarks/results/mnist_fid.md.
 """
 
 from configs import gan

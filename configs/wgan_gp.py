@@ -12,6 +12,13 @@ batch 64. The vanilla GAN's MLPs.
 The penalty needs a D that judges each sample alone, so the DCGAN critic
 uses LayerNorm instead of BatchNorm (as the paper recommends):
 --config.model=dcgan keeps that setting.
+
+Measured (2026-11-24, `python train.py --config=configs/wgan_gp.py`; 2 CPU
+cores shared with 2-3 other jobs, so the time is an upper bound): 26
+minutes; at step 10,000 FID 70 in the MNIST classifier's features (the
+vanilla GAN at step 10,000: 100; real-vs-real 1.9), precision 0.75, recall
+0.68; the best FID of the unconditional variants at this length. See
+benchmarks/results/mnist_fid.md.
 """
 
 from configs import default
