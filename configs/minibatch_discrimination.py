@@ -6,6 +6,13 @@ The vanilla GAN with D seeing, for each sample, how close it is to the
 others in its batch: D's last features f (256) go through a learned tensor
 T to B = 100 rows of C = 5, and sum_j exp(-||row_i - row_j||_1) per row is
 appended to f (jaxgan/remedies.py). A batch of near-copies stands out.
+
+Measured (2026-11-24, `python train.py
+--config=configs/minibatch_discrimination.py`; 2 CPU cores shared with 2-3
+other jobs, so the time is an upper bound): 22 minutes; at step 10,000 FID
+61 in the MNIST classifier's features (the vanilla GAN at step 10,000: 100;
+real-vs-real 1.9), precision 0.80, recall 0.55; the best FID of the
+unconditional variants at this length. See benchmarks/results/mnist_fid.md.
 """
 
 from configs import gan

@@ -12,6 +12,13 @@ moving average of G's weights (decay 0.999).
 Also an option of any config: the R1 penalty on real data (Mescheder et
 al. 2018), --config.r1_gamma=10 (D must judge each sample alone: for
 DCGAN add --config.discriminator_normalization=layer_norm).
+
+Measured (2026-11-24, `python train.py --config=configs/sngan.py`; 2 CPU
+cores shared with 2-3 other jobs, so the time is an upper bound): 7 minutes;
+at step 10,000 FID 84 in the MNIST classifier's features (the vanilla GAN at
+step 10,000: 100; real-vs-real 1.9), precision 0.75, recall 0.61; samples
+and metrics from the moving average of G. See
+benchmarks/results/mnist_fid.md.
 """
 
 from configs import default

@@ -17,8 +17,8 @@ Measured (2026-11-24, `python train.py --config=configs/wgan_gp.py`; 2 CPU
 cores shared with 2-3 other jobs, so the time is an upper bound): 26
 minutes; at step 10,000 FID 70 in the MNIST classifier's features (the
 vanilla GAN at step 10,000: 100; real-vs-real 1.9), precision 0.75, recall
-0.68; the best FID of the unconditional variants at this length. See
-benchmarks/results/mnist_fid.md.
+0.68; second only to minibatch discrimination (61) among the unconditional
+variants at this length. See benchmarks/results/mnist_fid.md.
 """
 
 from configs import default
