@@ -2,9 +2,11 @@
 
   python benchmarks/mode_collapse_2d.py --config=benchmarks/configs/wgan_gp_2d.py --seeds 3
 
-Not run yet beyond a 50-step smoke run (11 steps/s, compilation included):
-expect about 3 minutes per 2,000-step run on 2 shared CPU cores, 20 minutes
-for the command above.
+Run with --seeds 2 --steps 2000 on 2026-11-24 (20.1 min, about 5 minutes per
+run on 2 CPU cores shared with other jobs): ring 2.5 +- 1.5 modes, 0.2%
+high quality, reverse KL 0.51; grid 15.5 +- 6.5 modes, 2.1% high quality,
+reverse KL 0.23 (benchmarks/results/mode_collapse_2d_wgan_gp.md). The
+3-seed command above has not been run.
 
 The Wasserstein loss on D's raw output, lambda = 10 times (||grad D(x_hat)||
 - 1)^2 on points between real and fake, 5 D updates per G update, each on
