@@ -6,8 +6,10 @@
 Slow on CPU: the pairwise closeness makes a step about 7 times the cost of
 gan_2d.py's. On 2 CPU cores shared with other jobs (2026-11-24) one 2,000-step
 run took 463 s (4 steps/s), so the 3-seed command above needs about 45
-minutes; it has not been run to the end yet (the one finished run, ring seed
-0, gave 8 modes, 24.7% high quality, reverse KL 0.03).
+minutes and has not been run. One seed per dataset (--seeds 1, 19.2 min)
+gave ring 8 modes, 24.7% high quality, reverse KL 0.03; grid 15 modes, 6.7%
+high quality, reverse KL 0.31
+(benchmarks/results/mode_collapse_2d_minibatch_discrimination.md).
 
 D's last maxout features (200) go through a learned tensor T of shape
 (200, B, C) to B rows of C numbers per point, and sum_j exp(-||row_i -
