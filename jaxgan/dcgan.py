@@ -57,25 +57,6 @@ def _batch_norm_scale_init(key, shape, dtype=jnp.float32):
   return 1.0 + 0.02 * jax.random.normal(key, shape, dtype)
 
 
-def _maybe_spectral_norm(
-  layer: nn.Module, x: jax.Array, *, spectral_norm: bool, train: bool, param_dtype: Any
-) -> jax.Array:
-  """Applies `layer`, through `nn.SpectralNorm` if asked.
-
-  The wrapped layer keeps its own name and parameters (a checkpoint's params
-  do not change with the option); the power iteration's u and sigma go to
-  'batch_stats' under '<layer name>_spectral_norm', and are updated only in
-  training. A convolution's HWIO kernel is normalised as the
-  (k * k * in, out) matrix it reshapes to, the map from one input patch to
-  one output position.
-  """
-  if not spectral_norm:
-    return layer(x)
-  return nn.SpectralNorm(layer, param_dtype=param_dtype, name=f'{layer.name}_spectral_norm')(
-    x, update_stats=train
-  )
-
-
 class DCGANGenerator(nn.Module):
   """Maps a latent vector z (and, if conditional, a class label) to an image in [-1, 1].
 
@@ -285,7 +266,7 @@ class DCGANDiscriminator(nn.Module):
     kwargs = {'dtype': self.dtype, 'param_dtype': self.param_dtype}
 
     def spectral_norm(layer, x):
-      return _maybe_spectral_norm(
+      return layers.maybe_spectral_norm(
         layer, x, spectral_norm=self.spectral_norm, train=train, param_dtype=self.param_dtype
       )
 

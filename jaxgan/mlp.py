@@ -30,24 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgan import conditioning, remedies
-
-
-def _maybe_spectral_norm(
-  layer: nn.Module, x: jax.Array, *, spectral_norm: bool, train: bool, param_dtype: Any
-) -> jax.Array:
-  """Applies `layer`, through `nn.SpectralNorm` if asked.
-
-  The wrapped layer keeps its own name and parameters (a checkpoint's params
-  do not change with the option); the power iteration's u and sigma go to
-  'batch_stats' under '<layer name>_spectral_norm', and are updated only in
-  training.
-  """
-  if not spectral_norm:
-    return layer(x)
-  return nn.SpectralNorm(layer, param_dtype=param_dtype, name=f'{layer.name}_spectral_norm')(
-    x, update_stats=train
-  )
+from jaxgan import conditioning, layers, remedies
 
 
 class MLPGenerator(nn.Module):
@@ -201,7 +184,7 @@ class MLPDiscriminator(nn.Module):
 
     def dense(features, name, x):
       layer = nn.Dense(features, name=name, **dense_kwargs)
-      return _maybe_spectral_norm(
+      return layers.maybe_spectral_norm(
         layer, x, spectral_norm=self.spectral_norm, train=train, param_dtype=self.param_dtype
       )
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from jaxgan import dcgan, remedies
+from tests import network_helpers
 
 
 @pytest.mark.parametrize(
@@ -65,34 +66,12 @@ def _small_discriminator(**kwargs):
   return dcgan.DCGANDiscriminator(features=(4, 8), **kwargs)
 
 
-def _init(module, *args):
-  return module.init(jax.random.key(0), *args, train=False)
-
-
-def _apply_train(module, variables, *args):
-  """Training-mode logits, new batch stats and the sown features."""
-  logits, updates = module.apply(
-    variables, *args, train=True, mutable=['batch_stats', 'intermediates']
-  )
-  return logits, updates.get('batch_stats', {}), updates['intermediates']['features'][0]
+_init = network_helpers.init
+_apply_train = network_helpers.apply_train
 
 
 def _power_iterate(discriminator, variables, *, steps):
-  """`steps` training-mode calls (one power-iteration step each), in one jitted loop.
-
-  Returns the variables after them, and the logits of the last call.
-  """
-
-  def body(_, carry):
-    batch_stats, _ = carry
-    logits, batch_stats, _ = _apply_train(
-      discriminator, {'params': variables['params'], 'batch_stats': batch_stats}, _IMAGES
-    )
-    return batch_stats, logits
-
-  initial = (variables['batch_stats'], jnp.zeros((_IMAGES.shape[0],)))
-  batch_stats, logits = jax.jit(lambda c: jax.lax.fori_loop(0, steps, body, c))(initial)
-  return {'params': variables['params'], 'batch_stats': batch_stats}, logits
+  return network_helpers.power_iterate(discriminator, variables, _IMAGES, steps=steps)
 
 
 def _paths(tree):
