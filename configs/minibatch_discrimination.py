@@ -13,6 +13,8 @@ other jobs, so the time is an upper bound): 22 minutes; at step 10,000 FID
 61 in the MNIST classifier's features (the vanilla GAN at step 10,000: 100;
 real-vs-real 1.9), precision 0.80, recall 0.55; the best FID of the
 unconditional variants at this length. See benchmarks/results/mnist_fid.md.
+(Measured before the layer was rewritten for speed: the same sums in another
+order, so a rerun now differs by rounding and takes less time.)
 """
 
 from configs import gan

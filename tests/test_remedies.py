@@ -59,6 +59,34 @@ def test_minibatch_discrimination_matches_numpy(batch, a, num_kernels, kernel_di
   np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
 
 
+def test_minibatch_discrimination_gradient_matches_the_pairwise_formula():
+  # The layer sums the L1 distances one kernel dimension at a time, for speed;
+  # its gradient must still be that of the paper's formula, written here one
+  # pair at a time (as the numpy reference) and differentiated by JAX.
+  def pairwise(features, kernel):
+    m = jnp.einsum('na,abc->nbc', features, kernel)
+    n = features.shape[0]
+    return jnp.stack(
+      [
+        sum(jnp.exp(-jnp.sum(jnp.abs(m[i] - m[j]), axis=-1)) for j in range(n) if j != i)
+        for i in range(n)
+      ]
+    )
+
+  def closeness(features, kernel):
+    return _apply_minibatch_discrimination(features, kernel)[:, features.shape[1] :]
+
+  rng = np.random.default_rng(1)
+  features = jnp.asarray(0.3 * rng.normal(size=(4, 3)), jnp.float32)
+  kernel = jnp.asarray(0.3 * rng.normal(size=(3, 2, 3)), jnp.float32)
+  weights = jnp.asarray(rng.normal(size=(4, 2)), jnp.float32)  # A generic downstream loss.
+  grads = jax.grad(lambda f, k: jnp.sum(weights * closeness(f, k)), argnums=(0, 1))
+  expected = jax.grad(lambda f, k: jnp.sum(weights * pairwise(f, k)), argnums=(0, 1))
+  got, want = grads(features, kernel), expected(features, kernel)
+  assert float(jnp.min(jnp.abs(want[1]))) > 0  # Every entry of T gets a gradient.
+  chex.assert_trees_all_close(got, want, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize('batch', [1, 4])
 def test_minibatch_discrimination_identical_inputs(batch):
   features = jnp.tile(jnp.array([[0.5, -1.0, 2.0]]), (batch, 1))
