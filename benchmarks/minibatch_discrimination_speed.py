@@ -25,9 +25,10 @@ per forward + backward, two runs of the command one after the other:
 (`jax.jit(one_tensor)`, timed the same way by hand), so nearly all of its
 time is the backward pass of the 4-D reduction. At the stacked-MNIST shape
 the einsum with T (A = 6272) takes most of either's time. The same layer
-written as `for m_c in m` rather than `m[c] for c in range(C)` took 2.5
-times as long: iterating over an array splits it, and the split's backward
-pass is slow here.
+written as `for m_c in m` rather than `m[c] for c in range(C)` took 2.7 to
+3 times as long at the 2-D shape (24.2 to 27.7 ms, timed the same way by
+hand): iterating over an array splits it, and the split's backward pass is
+slow here.
 """
 
 import argparse
