@@ -8,13 +8,11 @@ T to B = 100 rows of C = 5, and sum_j exp(-||row_i - row_j||_1) per row is
 appended to f (jaxgan/remedies.py). A batch of near-copies stands out.
 
 Measured (2026-11-24, `python train.py
---config=configs/minibatch_discrimination.py`; 2 CPU cores shared with 2-3
-other jobs, so the time is an upper bound): 22 minutes; at step 10,000 FID
-61 in the MNIST classifier's features (the vanilla GAN at step 10,000: 100;
-real-vs-real 1.9), precision 0.80, recall 0.55; the best FID of the
-unconditional variants at this length. See benchmarks/results/mnist_fid.md.
-(Measured before the layer was rewritten for speed: the same sums in another
-order, so a rerun now differs by rounding and takes less time.)
+--config=configs/minibatch_discrimination.py`, alone on 2 CPU cores): 5
+minutes; at step 10,000 FID 63 in the MNIST classifier's features (the
+vanilla GAN at step 10,000: 100; real-vs-real 1.9), precision 0.78, recall
+0.58; the best FID of the unconditional variants at this length (WGAN-GP:
+70). See benchmarks/results/mnist_fid.md.
 """
 
 from configs import gan
