@@ -84,3 +84,18 @@ def get_config() -> ml_collections.ConfigDict:
   # Where the Markdown table and scatter plots go, relative to the repo root.
   config.results_dir = 'benchmarks/results'
   return config
+
+
+def pacgan_config(packing: int) -> ml_collections.ConfigDict:
+  """PacGAN<m>'s row: D judges packs of m points, 100 packs per update.
+
+  As PacGAN's code (fjxmlzn/PacGAN, 2D*_GAN&PacGAN: batch_size 100 of packs,
+  and num_packing z batches of that size), G and the real batch hold 100 m
+  points; everything else is this file's GAN row.
+  """
+  config = get_config()
+  config.name = f'PacGAN{packing}'
+  config.variant = f'pacgan{packing}'
+  config.packing = packing
+  config.batch_size = 100 * packing
+  return config

@@ -20,9 +20,4 @@ from benchmarks.configs import gan_2d
 
 
 def get_config():
-  config = gan_2d.get_config()
-  config.name = 'PacGAN2'
-  config.variant = 'pacgan2'
-  config.packing = 2
-  config.batch_size = 100 * config.packing
-  return config
+  return gan_2d.pacgan_config(2)

@@ -20,9 +20,4 @@ from benchmarks.configs import gan_2d
 
 
 def get_config():
-  config = gan_2d.get_config()
-  config.name = 'PacGAN3'
-  config.variant = 'pacgan3'
-  config.packing = 3
-  config.batch_size = 100 * config.packing
-  return config
+  return gan_2d.pacgan_config(3)
