@@ -1,0 +1,214 @@
+"""A guard: every shipped config's train step computes what it computed before.
+
+Each case builds a shipped config's networks, optimizers and options at seed
+0, feeds its train step 20 fixed batches (real MNIST digits read straight
+from the bundled IDX files, or 2-D mixture points; not through the data
+pipeline) and compares checksums of the resulting parameters, batch
+statistics and moving average with those recorded in
+`step_checksums.json` before the code was reorganised into families. A
+refactor that changes what any network or step computes fails here.
+
+The recorded figures are XLA:CPU's; other backends round differently, so the
+test runs on the CPU only. To re-record after a deliberate change of what a
+step computes (say so in the commit):
+
+  JAX_PLATFORMS=cpu python tests/test_step_checksums.py --record
+"""
+
+import gzip
+import importlib
+import json
+import os
+import sys
+import time
+
+import jax
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+  sys.path.insert(0, ROOT)
+
+from jaxgan import step as step_lib  # pylint: disable=g-import-not-at-top
+from jaxgan import trainer
+from jaxgan import metrics
+
+CHECKSUMS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'step_checksums.json')
+NUM_STEPS = 20
+
+# name: (config module, overrides); 'channels' sets the image channels (1).
+CASES = {
+  'gan': ('configs.gan', {}),
+  'dcgan': ('configs.dcgan', {}),
+  'dcgan64': ('configs.dcgan', {'resolution': 64}),
+  'cgan': ('configs.cgan', {}),
+  'cgan_dcgan_hinge_sn_projection': (
+    'configs.cgan',
+    {'model': 'dcgan', 'loss': 'hinge', 'spectral_norm': True, 'conditioning': 'projection'},
+  ),
+  'wgan': ('configs.wgan', {}),
+  'wgan_gp': ('configs.wgan_gp', {}),
+  'lsgan': ('configs.lsgan', {}),
+  'sngan': ('configs.sngan', {}),
+  'pacgan': ('configs.pacgan', {}),
+  'minibatch_discrimination': ('configs.minibatch_discrimination', {}),
+  'feature_matching': ('configs.feature_matching', {}),
+  'minibatch_stddev': ('configs.minibatch_stddev', {}),
+  # The stacked-MNIST variants: DCGAN on 28x28x3.
+  'stacked_dcgan_packing': ('configs.dcgan', {'packing': 2, 'channels': 3}),
+  'stacked_dcgan_wgan_gp': (
+    'configs.dcgan',
+    {
+      'loss': 'wasserstein',
+      'gradient_penalty': 10.0,
+      'critic_steps': 5,
+      'discriminator_normalization': 'layer_norm',
+      'channels': 3,
+    },
+  ),
+  'stacked_dcgan_md': ('configs.dcgan', {'minibatch_discrimination': 100, 'channels': 3}),
+  # The 2-D mode-collapse benchmark's configs.
+  'gan_2d': ('benchmarks.configs.gan_2d', {}),
+  'pacgan4_2d': ('benchmarks.configs.pacgan4_2d', {}),
+  'minibatch_discrimination_2d': ('benchmarks.configs.minibatch_discrimination_2d', {}),
+  'feature_matching_2d': ('benchmarks.configs.feature_matching_2d', {}),
+  'wgan_gp_2d': ('benchmarks.configs.wgan_gp_2d', {}),
+}
+
+
+def _mnist(count: int) -> tuple[np.ndarray, np.ndarray]:
+  """The first `count` MNIST training digits, uint8 (count, 28, 28), and labels."""
+  folder = os.path.join(ROOT, 'data', 'mnist')
+  with gzip.open(os.path.join(folder, 'train-images-idx3-ubyte.gz')) as f:
+    images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28)
+  with gzip.open(os.path.join(folder, 'train-labels-idx1-ubyte.gz')) as f:
+    labels = np.frombuffer(f.read(), np.uint8, offset=8)
+  return images[:count], labels[:count].astype(np.int32)
+
+
+def fixed_batches(
+  shape, *, num_steps: int, critic_steps: int, batch_size: int, labels: bool
+) -> list[dict[str, np.ndarray]]:
+  """`num_steps` batches of (critic_steps, batch_size, *shape), fixed by the case.
+
+  Images are MNIST digits in [-1, 1], consecutive ones stacked as channels
+  and tiled up to larger sizes; points are draws of the 2-D ring.
+  """
+  count = num_steps * critic_steps * batch_size
+  if shape == 'points':
+    points = metrics.sample_mixture(0, metrics.ring_modes(), 0.01, count).astype(np.float32)
+    return [
+      {'image': p} for p in points.reshape(num_steps, critic_steps, batch_size, 2)
+    ]
+  height, width, channels = shape
+  digits, digit_labels = _mnist(count * channels)
+  images = digits.reshape(count, channels, 28, 28).transpose(0, 2, 3, 1)
+  reps = (1, -(-height // 28), -(-width // 28), 1)
+  images = np.tile(images, reps)[:, :height, :width]
+  images = images.astype(np.float32) / 127.5 - 1.0
+  batches = []
+  for step, chunk in enumerate(images.reshape(num_steps, critic_steps, batch_size, *shape)):
+    batch = {'image': chunk}
+    if labels:
+      batch['label'] = digit_labels[:: channels][
+        step * critic_steps * batch_size : (step + 1) * critic_steps * batch_size
+      ].reshape(critic_steps, batch_size)
+    batches.append(batch)
+  return batches
+
+
+def _checksums(tree) -> dict[str, float]:
+  """Fingerprints of each part of the state, in float64.
+
+  The sum and the sum of squares, and a projection on fixed random signs,
+  which every parameter enters with its own weight: a change confined to
+  one layer, or two changes that cancel in the sum, still shows.
+  """
+  out = {}
+  for part, value in tree.items():
+    leaves = [np.asarray(x, np.float64).ravel() for x in jax.tree.leaves(value)]
+    if leaves:
+      flat = np.concatenate(leaves)
+      signs = np.random.default_rng(0).choice([-1.0, 1.0], size=flat.size)
+      out[f'{part}/sum'] = float(flat.sum())
+      out[f'{part}/sum_of_squares'] = float(flat @ flat)
+      out[f'{part}/projection'] = float(flat @ signs)
+  return out
+
+
+def run_case(name: str) -> dict[str, float]:
+  """Trains case `name` for NUM_STEPS fixed batches; the checksums of its state."""
+  module, overrides = CASES[name]
+  config = importlib.import_module(module).get_config()
+  overrides = dict(overrides)
+  channels = overrides.pop('channels', 1)
+  config.update(overrides)
+  config.seed = 0
+  if not module.startswith('benchmarks'):
+    # A smaller batch than the configs' 64 keeps the 20 steps of the 21
+    # cases within a minute or two; the step is the same program.
+    config.batch_size = min(config.batch_size, 16)
+  mesh = step_lib.make_data_mesh(jax.devices()[:1])
+  if module.startswith('benchmarks'):
+    from benchmarks import mode_collapse_2d  # pylint: disable=g-import-not-at-top
+
+    gan = mode_collapse_2d.build_gan(config)
+    shape = 'points'
+  else:
+    size = config.resolution if config.model == 'dcgan' else 28
+    shape = (size, size, channels)
+    num_classes = 10 if config.conditioning != 'none' else None
+    gan = trainer.build_gan(config, shape, num_classes)
+  state = trainer.initial_state(gan, 0, mesh)
+  train_step = trainer.make_gan_train_step(gan, mesh)
+  batches = fixed_batches(
+    shape,
+    num_steps=NUM_STEPS,
+    critic_steps=config.critic_steps,
+    batch_size=config.batch_size,
+    labels=gan.num_classes > 0,
+  )
+  sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec(None, 'data'))
+  for batch in batches:
+    state, _ = train_step(state, jax.device_put(batch, sharding))
+  state = jax.device_get(state)
+  return _checksums(
+    {
+      'generator_params': state.generator_params,
+      'generator_ema_params': state.generator_ema_params,
+      'generator_batch_stats': state.generator_batch_stats,
+      'discriminator_params': state.discriminator_params,
+      'discriminator_batch_stats': state.discriminator_batch_stats,
+    }
+  )
+
+
+def _recorded() -> dict[str, dict[str, float]]:
+  with open(CHECKSUMS_FILE) as f:
+    return json.load(f)
+
+
+@pytest.mark.skipif(jax.default_backend() != 'cpu', reason='checksums recorded on XLA:CPU')
+@pytest.mark.parametrize('name', sorted(CASES))
+def test_step_computes_what_it_computed_before_the_move(name):
+  recorded = _recorded()[name]
+  computed = run_case(name)
+  assert sorted(computed) == sorted(recorded)
+  for key, value in recorded.items():
+    # Same program, same machine kind: equal up to the last bits that a
+    # different fusion of the same operations may change.
+    np.testing.assert_allclose(computed[key], value, rtol=1e-6, atol=1e-6, err_msg=key)
+
+
+if __name__ == '__main__':
+  if sys.argv[1:] != ['--record']:
+    sys.exit(__doc__)
+  results = {}
+  for case in sorted(CASES):
+    start = time.monotonic()
+    results[case] = run_case(case)
+    print(f'{case}: {time.monotonic() - start:.1f} s', flush=True)
+  with open(CHECKSUMS_FILE, 'w') as f:
+    json.dump(results, f, indent=2, sort_keys=True)
+    f.write('\n')
