@@ -11,8 +11,8 @@ real training digits (the floor). See jaxgan/evaluation.py for the protocol.
 from absl import app
 from absl import flags
 
-from jaxgan import reporting
-from jaxgan import trainer
+from jaxgan.train import reporting
+from jaxgan.train import loop as trainer
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'The workdir of a run of train.py.')
 _NUM_SAMPLES = flags.DEFINE_integer(

@@ -13,8 +13,8 @@ import os
 from absl import app
 from absl import flags
 
-from jaxgan import reporting
-from jaxgan import trainer
+from jaxgan.train import reporting
+from jaxgan.train import loop as trainer
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'The workdir of a run of train.py.')
 _LABEL = flags.DEFINE_integer('label', None, 'Class to draw (conditional GANs only).')

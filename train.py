@@ -13,8 +13,8 @@ from absl import flags
 import jax
 from ml_collections import config_flags
 
-from jaxgan import reporting
-from jaxgan import trainer
+from jaxgan.train import reporting
+from jaxgan.train import loop as trainer
 
 _CONFIG = config_flags.DEFINE_config_file(
   'config', None, 'Path to a config file in configs/.', lock_config=True

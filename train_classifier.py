@@ -22,8 +22,8 @@ from absl import app
 from absl import flags
 import jax
 
-from jaxgan import classifier
-from jaxgan import reporting
+from jaxgan.eval import classifier
+from jaxgan.train import reporting
 from jaxgan import data
 
 _DATA_DIR = flags.DEFINE_string(

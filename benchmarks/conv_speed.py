@@ -49,7 +49,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxgan import layers
+from jaxgan.nn import layers
 
 
 class Stack(nn.Module):

@@ -43,7 +43,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from jaxgan import remedies  # pylint: disable=g-import-not-at-top
+from jaxgan.nn import remedies  # pylint: disable=g-import-not-at-top
 
 SHAPES = {'2-D benchmark (100 x 200)': (100, 200), 'stacked MNIST (64 x 6272)': (64, 7 * 7 * 128)}
 

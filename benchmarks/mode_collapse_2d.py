@@ -58,12 +58,12 @@ import optax
 from PIL import Image
 
 from benchmarks import variant_rows
-from jaxgan import losses
-from jaxgan import metrics
-from jaxgan import mlp2d
-from jaxgan import state as state_lib
-from jaxgan import step as step_lib
-from jaxgan import trainer
+from jaxgan.losses import adversarial as losses
+from jaxgan.eval import metrics
+from jaxgan.families.toy2d import networks as mlp2d
+from jaxgan.families.classic import state as state_lib
+from jaxgan.families.classic import step as step_lib
+from jaxgan.train import loop as trainer
 
 _CONFIG = config_flags.DEFINE_config_file(
   'config',

@@ -33,11 +33,11 @@ sys.path.insert(0, ROOT)
 
 from configs import gan as gan_config  # pylint: disable=g-import-not-at-top
 from jaxgan import data
-from jaxgan import evaluation
-from jaxgan import metrics
-from jaxgan import step as step_lib
-from jaxgan import reporting
-from jaxgan import trainer
+from jaxgan.eval import evaluator as evaluation
+from jaxgan.eval import metrics
+from jaxgan.families.classic import step as step_lib
+from jaxgan.train import reporting
+from jaxgan.train import loop as trainer
 
 _WORKDIR = flags.DEFINE_string(
   'workdir', os.path.join(ROOT, 'runs', 'gan'), 'Workdir of the configs/gan.py run to use or make.'

@@ -59,14 +59,14 @@ import numpy as np
 from benchmarks import variant_rows
 from configs import dcgan as dcgan_config
 from configs import default as default_config
-from jaxgan import checkpointing
-from jaxgan import classifier
+from jaxgan.train import checkpointing
+from jaxgan.eval import classifier
 from jaxgan import data
-from jaxgan import evaluation
-from jaxgan import images
-from jaxgan import metrics
-from jaxgan import step as step_lib
-from jaxgan import trainer
+from jaxgan.eval import evaluator as evaluation
+from jaxgan.train import images
+from jaxgan.eval import metrics
+from jaxgan.families.classic import step as step_lib
+from jaxgan.train import loop as trainer
 
 
 class Variant(NamedTuple):

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from jaxgan import checkpointing
-from jaxgan import step as step_lib
+from jaxgan.train import checkpointing
+from jaxgan.families.classic import step as step_lib
 from tests.test_state import make_state
 
 

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import classifier
+from jaxgan.eval import classifier
 from jaxgan import data
 
 

@@ -3,7 +3,7 @@
 import jax.numpy as jnp
 import pytest
 
-from jaxgan import conditioning
+from jaxgan.nn import conditioning
 
 _LABELS = jnp.zeros((4,), jnp.int32)
 

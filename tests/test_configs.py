@@ -9,8 +9,8 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-from jaxgan import step as step_lib
-from jaxgan import trainer
+from jaxgan.families.classic import step as step_lib
+from jaxgan.train import loop as trainer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG_NAMES = sorted(

@@ -16,7 +16,7 @@ import pytest
 import tensorflow_datasets as tfds
 from tensorflow_datasets.testing import mocking
 
-from jaxgan import bundled_mnist
+from jaxgan.data import bundled_mnist
 from jaxgan import data
 
 # Facts about the real MNIST, independent of our code: fake or corrupted data

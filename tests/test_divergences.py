@@ -11,8 +11,8 @@ import numpy as np
 import optax
 import pytest
 
-from jaxgan import divergences
-from jaxgan import losses
+from jaxgan.eval import divergences
+from jaxgan.losses import adversarial as losses
 
 LOG_2 = math.log(2.0)
 

@@ -9,8 +9,8 @@ import pytest
 
 from configs import gan as gan_config
 from jaxgan import data
-from jaxgan import evaluation
-from jaxgan import trainer
+from jaxgan.eval import evaluator as evaluation
+from jaxgan.train import loop as trainer
 
 
 @pytest.fixture(scope='module')

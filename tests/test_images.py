@@ -3,7 +3,7 @@
 import numpy as np
 from PIL import Image
 
-from jaxgan import images
+from jaxgan.train import images
 
 
 def test_to_uint8_maps_the_tanh_range_onto_bytes():

@@ -11,7 +11,7 @@ import pytest
 from absl.testing import parameterized
 from jax import lax
 
-from jaxgan import layers
+from jaxgan.nn import layers
 
 _DN = ('NHWC', 'HWIO', 'NHWC')
 _TOL = dict(rtol=1e-5, atol=1e-4)

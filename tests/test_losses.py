@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import losses
+from jaxgan.losses import adversarial as losses
 
 
 def logit(p):

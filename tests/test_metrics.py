@@ -7,7 +7,7 @@ import pytest
 import scipy.linalg
 import scipy.stats
 
-from jaxgan import metrics
+from jaxgan.eval import metrics
 
 
 def _rng(seed=0):

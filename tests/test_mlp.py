@@ -8,7 +8,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import mlp, remedies
+from jaxgan.families.classic import mlp
+from jaxgan.nn import remedies
 from tests import network_helpers
 
 

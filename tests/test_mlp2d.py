@@ -8,7 +8,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import mlp2d, remedies
+from jaxgan.families.toy2d import networks as mlp2d
+from jaxgan.nn import remedies
 
 
 def count(params):

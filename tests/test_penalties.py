@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import penalties
+from jaxgan.losses import penalties
 
 _SHAPE = (3, 2, 2, 1)  # (batch, H, W, C): tiny images.
 

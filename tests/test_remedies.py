@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import remedies
+from jaxgan.nn import remedies
 
 # ---------------------------------------------------------------------------
 # Minibatch discrimination.

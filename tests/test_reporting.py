@@ -8,7 +8,7 @@ import struct
 import numpy as np
 from tensorboardX.proto import event_pb2
 
-from jaxgan import reporting
+from jaxgan.train import reporting
 
 
 def read_events(path):

@@ -5,8 +5,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxgan import mlp
-from jaxgan import state as state_lib
+from jaxgan.families.classic import mlp
+from jaxgan.families.classic import state as state_lib
 
 
 def make_state(seed):

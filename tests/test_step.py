@@ -14,11 +14,11 @@ import optax
 import pytest
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from jaxgan import dcgan
-from jaxgan import losses
-from jaxgan import mlp
-from jaxgan import state as state_lib
-from jaxgan import step as step_lib
+from jaxgan.families.classic import dcgan
+from jaxgan.losses import adversarial as losses
+from jaxgan.families.classic import mlp
+from jaxgan.families.classic import state as state_lib
+from jaxgan.families.classic import step as step_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -343,7 +343,7 @@ _MULTI_DEVICE_SCRIPT = textwrap.dedent("""
     import json, sys
     import jax, numpy as np, optax
     sys.path.insert(0, {root!r}); sys.path.insert(0, {tests!r})
-    from jaxgan import step as step_lib
+    from jaxgan.families.classic import step as step_lib
     from test_step import MULTI_DEVICE_CASES, multi_device_case
     assert jax.device_count() == 8, jax.devices()
     results = {{}}

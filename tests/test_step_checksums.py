@@ -30,9 +30,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
   sys.path.insert(0, ROOT)
 
-from jaxgan import step as step_lib  # pylint: disable=g-import-not-at-top
-from jaxgan import trainer
-from jaxgan import metrics
+from jaxgan.families.classic import step as step_lib  # pylint: disable=g-import-not-at-top
+from jaxgan.train import loop as trainer
+from jaxgan.eval import metrics
 
 CHECKSUMS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'step_checksums.json')
 NUM_STEPS = 20

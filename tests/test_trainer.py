@@ -19,12 +19,12 @@ from PIL import Image
 from configs import cgan as cgan_config
 from configs import dcgan as dcgan_config
 from configs import gan as gan_config
-from jaxgan import checkpointing
+from jaxgan.train import checkpointing
 from jaxgan import data
-from jaxgan import evaluation
-from jaxgan import metrics
-from jaxgan import step as step_lib
-from jaxgan import trainer
+from jaxgan.eval import evaluator as evaluation
+from jaxgan.eval import metrics
+from jaxgan.families.classic import step as step_lib
+from jaxgan.train import loop as trainer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

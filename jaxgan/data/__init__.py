@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import tensorflow_datasets as tfds
 
-from jaxgan import bundled_mnist
+from jaxgan.data import bundled_mnist
 
 # The dataset prepared from the MNIST files bundled with the repo: the one that
 # works offline and without TensorFlow.

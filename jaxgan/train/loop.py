@@ -26,16 +26,16 @@ import numpy as np
 import optax
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from jaxgan import checkpointing
+from jaxgan.train import checkpointing
 from jaxgan import data
-from jaxgan import dcgan
-from jaxgan import evaluation
-from jaxgan import images
-from jaxgan import losses
-from jaxgan import mlp
-from jaxgan import reporting
-from jaxgan import state as state_lib
-from jaxgan import step as step_lib
+from jaxgan.families.classic import dcgan
+from jaxgan.eval import evaluator as evaluation
+from jaxgan.train import images
+from jaxgan.losses import adversarial as losses
+from jaxgan.families.classic import mlp
+from jaxgan.train import reporting
+from jaxgan.families.classic import state as state_lib
+from jaxgan.families.classic import step as step_lib
 
 MODELS = ('gan', 'dcgan')
 LOSSES = losses.ADVERSARIAL_LOSSES

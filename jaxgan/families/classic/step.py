@@ -25,9 +25,9 @@ import jax.numpy as jnp
 import optax
 from jax.sharding import PartitionSpec as P
 
-from jaxgan import losses
-from jaxgan import penalties
-from jaxgan import state as state_lib
+from jaxgan.losses import adversarial as losses
+from jaxgan.losses import penalties
+from jaxgan.families.classic import state as state_lib
 
 DATA_AXIS = 'data'
 

@@ -20,7 +20,7 @@ from etils import epath
 import jax
 import orbax.checkpoint as ocp
 
-from jaxgan import state as state_lib
+from jaxgan.families.classic import state as state_lib
 
 DataPosition = dict[str, int]
 

@@ -28,7 +28,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxgan import conditioning, remedies
+from jaxgan.nn import conditioning, remedies
 
 
 class PointGenerator(nn.Module):

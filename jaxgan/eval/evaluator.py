@@ -24,10 +24,10 @@ from typing import Callable
 import jax
 import numpy as np
 
-from jaxgan import classifier
+from jaxgan.eval import classifier
 from jaxgan import data
-from jaxgan import divergences
-from jaxgan import metrics
+from jaxgan.eval import divergences
+from jaxgan.eval import metrics
 
 FEATURE_NETWORK = (
   'jaxgan MNIST classifier (data/mnist_classifier/weights.msgpack), 128-d penultimate features'

@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgan import conditioning, layers, remedies
+from jaxgan.nn import conditioning, layers, remedies
 
 
 class MLPGenerator(nn.Module):

@@ -43,7 +43,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxgan import conditioning, layers, remedies
+from jaxgan.nn import conditioning, layers, remedies
 
 # Radford et al. 2015, section 4: "All weights were initialized from a
 # zero-centered Normal distribution with standard deviation 0.02."

@@ -32,17 +32,17 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxgan import bundled_mnist
+from jaxgan.data import bundled_mnist
 from jaxgan import data
-from jaxgan import layers
-from jaxgan import metrics
+from jaxgan.nn import layers
+from jaxgan.eval import metrics
 
 Array = jax.Array
 Params = Any
 
 # The committed weights, found relative to the package (as the bundled MNIST
 # files are), so that they work from any working directory.
-WEIGHTS_DIR = pathlib.Path(__file__).resolve().parent.parent / 'data' / 'mnist_classifier'
+WEIGHTS_DIR = pathlib.Path(__file__).resolve().parents[2] / 'data' / 'mnist_classifier'
 WEIGHTS_PATH = WEIGHTS_DIR / 'weights.msgpack'
 TRAIN_COMMAND = 'python train_classifier.py'
 # Stored in float16: half the file size, and measured to cost no accuracy.
