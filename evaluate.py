@@ -12,7 +12,7 @@ from absl import app
 from absl import flags
 
 from jaxgan.train import reporting
-from jaxgan.train import loop as trainer
+from jaxgan.train import saved_runs
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'The workdir of a run of train.py.')
 _NUM_SAMPLES = flags.DEFINE_integer(
@@ -25,7 +25,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   reporting.quiet_library_logs()
-  report = trainer.evaluate_checkpoint(_WORKDIR.value, num_samples=_NUM_SAMPLES.value)
+  report = saved_runs.evaluate_checkpoint(_WORKDIR.value, num_samples=_NUM_SAMPLES.value)
   print(f'{"metric":<18}{"samples":>12}{"real vs real":>14}')
   for name, value in report['metrics'].items():
     floor = report['real_vs_real'].get(name)

@@ -2,19 +2,18 @@
 
   python sample.py --workdir=runs/cgan --label=7 [--num_samples=64] [--seed=0]
 
-For a conditional GAN, --label picks the class; without it the grid has
-one row per class, the same z down each column. For an unconditional GAN,
-leave out --label. Writes WORKDIR/samples/checkpoint[_label_L].png
-unless --output says where.
+For a conditional GAN, --label picks the class; without it the grid is
+the run's own sample grid (one row per class, the same z down each
+column). For an unconditional GAN, leave out --label. Writes
+WORKDIR/samples/checkpoint[_label_L].png unless --output says where.
 """
-
-import os
 
 from absl import app
 from absl import flags
+from etils import epath
 
 from jaxgan.train import reporting
-from jaxgan.train import loop as trainer
+from jaxgan.train import saved_runs
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'The workdir of a run of train.py.')
 _LABEL = flags.DEFINE_integer('label', None, 'Class to draw (conditional GANs only).')
@@ -31,8 +30,8 @@ def main(argv):
   output = _OUTPUT.value
   if output is None:
     suffix = '' if _LABEL.value is None else f'_label_{_LABEL.value}'
-    output = os.path.join(_WORKDIR.value, 'samples', f'checkpoint{suffix}.png')
-  path = trainer.sample_checkpoint(
+    output = str(epath.Path(_WORKDIR.value) / 'samples' / f'checkpoint{suffix}.png')
+  path = saved_runs.sample_checkpoint(
     _WORKDIR.value,
     output=output,
     label=_LABEL.value,

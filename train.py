@@ -6,15 +6,14 @@
 Running the same command again resumes from the workdir's latest checkpoint.
 """
 
-import os
-
 from absl import app
 from absl import flags
+from etils import epath
 import jax
 from ml_collections import config_flags
 
+from jaxgan.train import loop
 from jaxgan.train import reporting
-from jaxgan.train import loop as trainer
 
 _CONFIG = config_flags.DEFINE_config_file(
   'config', None, 'Path to a config file in configs/.', lock_config=True
@@ -22,7 +21,8 @@ _CONFIG = config_flags.DEFINE_config_file(
 _WORKDIR = flags.DEFINE_string(
   'workdir',
   None,
-  'Where checkpoints, samples and TensorBoard events go; default runs/<config file name>.',
+  'Where checkpoints, samples and TensorBoard events go (a local path or gs://...); '
+  'default runs/<config file name>.',
 )
 _DISTRIBUTED = flags.DEFINE_bool(
   'distributed',
@@ -39,11 +39,8 @@ def main(argv):
   reporting.quiet_library_logs()
   if _DISTRIBUTED.value:
     jax.distributed.initialize()
-  config_name = os.path.splitext(
-    os.path.basename(config_flags.get_config_filename(flags.FLAGS['config']))
-  )[0]
-  workdir = _WORKDIR.value or os.path.join('runs', config_name)
-  trainer.train_and_evaluate(_CONFIG.value, workdir)
+  config_name = epath.Path(config_flags.get_config_filename(flags.FLAGS['config'])).stem
+  loop.train_and_evaluate(_CONFIG.value, _WORKDIR.value or f'runs/{config_name}')
 
 
 if __name__ == '__main__':

@@ -7,7 +7,7 @@ Takes 11 to 17 minutes on 2 CPU cores with
 (110 to 170 s an epoch, depending on what else the cores run; about 1.5 times
 longer without the flag, see shared/notes/xla-cpu-convolutions.md); expect 99.0-99.2%
 test accuracy. Writes `data/mnist_classifier/weights.msgpack` (float16 msgpack,
-read by `jaxgan.classifier.load_classifier`) and a README.md beside it that
+read by `jaxgan.eval.classifier.load_classifier`) and a README.md beside it that
 records this run. Reference statistics cached for older weights are keyed on
 the weights' hash, so they are recomputed by themselves.
 """
@@ -44,10 +44,10 @@ _SEED = flags.DEFINE_integer(
 _README = """\
 # MNIST classifier weights
 
-`weights.msgpack`: parameters of `jaxgan.classifier.MNISTClassifier` (the
+`weights.msgpack`: parameters of `jaxgan.eval.classifier.MNISTClassifier` (the
 Keras `mnist_cnn` network, {num_params:,} parameters), float16, written with
 `flax.serialization.msgpack_serialize`; load with
-`jaxgan.classifier.load_classifier()`. Its 128-d penultimate features feed
+`jaxgan.eval.classifier.load_classifier()`. Its 128-d penultimate features feed
 FID/KID/precision-recall on MNIST, its probabilities Inception Score and mode
 counting.
 

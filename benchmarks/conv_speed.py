@@ -49,7 +49,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxgan.nn import layers
+from jaxgan.nn import convolutions
 
 
 class Stack(nn.Module):
@@ -59,10 +59,10 @@ class Stack(nn.Module):
 
   @nn.compact
   def __call__(self, h: jax.Array) -> jax.Array:
-    conv_t = lambda f: layers.ConvTranspose(
+    conv_t = lambda f: convolutions.ConvTranspose(
       f, 4, stride=2, padding=1, implementation=self.implementation
     )
-    conv = lambda f, k, s: layers.Conv(
+    conv = lambda f, k, s: convolutions.Conv(
       f, k, stride=s, padding=1, implementation=self.implementation
     )
     x = nn.relu(conv_t(128)(h))  # 7 -> 14

@@ -4,7 +4,7 @@ Run by hand (from the repo root, about 1 minute on 2 cores):
 
   python benchmarks/minibatch_discrimination_speed.py
 
-'layer' is `jaxgan.remedies.MinibatchDiscrimination`: it sums |M_i - M_j|
+'layer' is `jaxgan.nn.remedies.MinibatchDiscrimination`: it sums |M_i - M_j|
 over the C kernel dimensions one at a time, C (batch, batch, B) terms.
 'one_tensor' builds the whole (batch, batch, B, C) difference and reduces
 its last axis: the same numbers, in one expression. Each is jitted as the

@@ -6,16 +6,19 @@ Run by hand from anywhere (the script puts the repo root on sys.path):
   python benchmarks/mode_collapse_2d.py --steps 200 --seeds 2 --dataset ring \\
       --config.results_dir=/tmp/mc2d                     # a smoke run
 
-Each run trains PacGAN's 2-D networks (`jaxgan.mlp2d`) with
-`jaxgan.step.make_train_step` on a fixed set of 100,000 points of the ring
-(8 Gaussians on the unit circle, sigma 0.01) or the grid (25 Gaussians on
-{-4, -2, 0, 2, 4}^2, sigma 0.05), then scores 2,500 generated points with
-`jaxgan.metrics.mode_statistics`: modes captured, the fraction of high-quality
-samples (within 3 sigma of the nearest mode) and KL(generated mode histogram
-|| uniform). The table gives mean +- standard error over seeds beside the
-published rows, and goes with the command, date and wall time to
-`<results_dir>/mode_collapse_2d.md`; seed 0 of each dataset also leaves a
-scatter plot of real and generated points there.
+Each run is one `train_and_evaluate` of the toy 2-D family
+(`jaxgan.families.toy2d`: PacGAN's 2-D networks with the classic GAN step)
+on a fixed set of 100,000 points of the ring (8 Gaussians on the unit
+circle, sigma 0.01) or the grid (25 Gaussians on {-4, -2, 0, 2, 4}^2, sigma
+0.05), in its own workdir under `runs/mode_collapse_2d/` (so an interrupted
+benchmark resumes where it stopped); the loop's evaluation at the last step
+scores 2,500 generated points (`jaxgan.eval.mode_coverage`): modes captured,
+the fraction of high-quality samples (within 3 sigma of the nearest mode)
+and KL(generated mode histogram || uniform). The table gives mean +-
+standard error over seeds beside the published rows, and goes with the
+command, date and wall time to `<results_dir>/mode_collapse_2d.md`; seed 0
+of each dataset also leaves its scatter plot of real and generated points
+there.
 
 A variant (PacGAN2/3/4, minibatch discrimination, feature matching,
 WGAN-GP) is a config that imports `benchmarks/configs/gan_2d.py` and changes
@@ -28,19 +31,18 @@ Its full report and scatter plots go to
 `<results_dir>/mode_collapse_2d_<variant>.md` and `..._<variant>_<dataset>_seed0.png`,
 and its summary row to the variant table at the end of
 `<results_dir>/mode_collapse_2d.md` (`benchmarks/variant_rows.py`), which a
-rerun of the GAN row keeps. `build_gan` maps the options to the networks,
-losses and `jaxgan.step.GAN`.
+rerun of the GAN row keeps.
 """
 
-import dataclasses
 import datetime
-import functools
+import json
 import math
 import os
 import shlex
+import shutil
 import sys
 import time
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
@@ -49,21 +51,15 @@ if ROOT not in sys.path:
 from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags
 import jax
-from jax import lax
-from jax.sharding import NamedSharding, PartitionSpec as P
 import ml_collections
 from ml_collections import config_flags
 import numpy as np
-import optax
-from PIL import Image
 
 from benchmarks import variant_rows
-from jaxgan.losses import adversarial as losses
+from jaxgan import data
 from jaxgan.eval import metrics
-from jaxgan.families.toy2d import networks as mlp2d
-from jaxgan.families.classic import state as state_lib
-from jaxgan.families.classic import step as step_lib
-from jaxgan.train import loop as trainer
+from jaxgan.train import loop
+from jaxgan.train import reporting
 
 _CONFIG = config_flags.DEFINE_config_file(
   'config',
@@ -75,6 +71,12 @@ _STEPS = flags.DEFINE_integer('steps', None, 'Train steps per run; overrides con
 _SEEDS = flags.DEFINE_integer('seeds', None, 'Runs per dataset; overrides config.num_seeds.')
 _DATASET = flags.DEFINE_enum(
   'dataset', None, ['ring', 'grid', 'both'], 'Datasets to run; overrides config.dataset.'
+)
+_WORKDIR_ROOT = flags.DEFINE_string(
+  'workdir_root',
+  None,
+  'Each run trains in <workdir_root>/<dataset>/seed_S, resuming if it holds checkpoints; '
+  'default runs/mode_collapse_2d/<variant or gan> under the repo root.',
 )
 
 RESULTS_FILE = 'mode_collapse_2d.md'
@@ -93,27 +95,9 @@ VARIANT_HEADER = (
   '| 2D-grid reverse KL | Command; date; wall time; report |\n'
   '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |'
 )
-# Stream folded into a run's key for its evaluation noise, apart from the
-# per-step keys that the train step folds from the step number.
-_EVAL_STREAM = 0x2D2D
-
-
-@dataclasses.dataclass(frozen=True)
-class Mixture:
-  """A 2-D Gaussian mixture with equal weights and isotropic components."""
-
-  name: str
-  title: str
-  modes: np.ndarray
-  sigma: float
-  # Half the side of the square the scatter plot shows, centred at 0.
-  plot_extent: float
-
-
-MIXTURES = {
-  'ring': Mixture('ring', '2D-ring', metrics.ring_modes(), 0.01, 1.5),
-  'grid': Mixture('grid', '2D-grid', metrics.grid_modes(), 0.05, 5.5),
-}
+# The mixtures by the benchmark's dataset names: the data source, and the
+# table's title.
+MIXTURES = {'ring': (data.RING2D, '2D-ring'), 'grid': (data.GRID2D, '2D-grid')}
 
 
 class Summary(NamedTuple):
@@ -165,175 +149,39 @@ PUBLISHED: dict[str, dict[str, tuple[Published, Published, Published]]] = {
 }
 
 
-FEATURE_MATCHING = ('none', 'replace', 'add')
+def run_config(config: ml_collections.ConfigDict, dataset: str, seed: int):
+  """The config of one run: the benchmark's, on one dataset, with one seed."""
+  run = ml_collections.ConfigDict(config.to_dict())
+  run.data.source = MIXTURES[dataset][0]
+  run.seed = seed
+  return run
 
 
-def build_gan(config: ml_collections.ConfigDict) -> trainer.GAN:
-  """Maps the config to PacGAN's 2-D networks, Adam, the loss and the options.
-
-  Raises:
-    ValueError: naming the config field at fault.
-  """
-  if config.loss not in trainer.LOSSES:
-    raise ValueError(f'config.loss = {config.loss!r}; choose one of {sorted(trainer.LOSSES)}.')
-  if config.feature_matching not in FEATURE_MATCHING:
-    raise ValueError(
-      f'config.feature_matching = {config.feature_matching!r}; choose one of {FEATURE_MATCHING}.'
-    )
-  for field in ('packing', 'critic_steps', 'minibatch_discrimination_dim'):
-    if config[field] < 1:
-      raise ValueError(f'config.{field} = {config[field]} must be at least 1.')
-  if config.batch_size % config.packing:
-    raise ValueError(
-      f'config.packing = {config.packing} does not divide config.batch_size = '
-      f'{config.batch_size}; PacGAN feeds D batch_size / packing packs, e.g. '
-      f'--config.batch_size={100 * config.packing}.'
-    )
-  if config.gradient_penalty and (config.packing > 1 or config.minibatch_discrimination):
-    # The penalty takes each sample's own input gradient, which needs a D
-    # that judges every sample on its own.
-    raise ValueError(
-      'config.gradient_penalty needs a D that judges each point on its own: set '
-      'config.packing = 1 and config.minibatch_discrimination = 0.'
-    )
-  if config.loss == 'wasserstein' and not config.gradient_penalty:
-    raise ValueError(
-      "config.loss = 'wasserstein' needs D kept Lipschitz: set --config.gradient_penalty=10."
-    )
-  generator = mlp2d.PointGenerator(
-    hidden_features=tuple(config.generator_hidden),
-    output_dim=2,
-    batch_norm_axis_name=step_lib.DATA_AXIS,
-    batch_norm_momentum=config.batch_norm_momentum,
-    init_stddev=config.init_stddev,
-  )
-  discriminator = mlp2d.MaxoutDiscriminator(
-    hidden_features=tuple(config.discriminator_hidden),
-    num_pieces=config.maxout_pieces,
-    init_stddev=config.init_stddev,
-    minibatch_discrimination=config.minibatch_discrimination,
-    minibatch_discrimination_dim=config.minibatch_discrimination_dim,
-    packing=config.packing,
-  )
-  # PacGAN's code uses one Adam step rule (one set of settings) for both.
-  adam = lambda: optax.adam(config.learning_rate, b1=config.b1, b2=config.b2)
-  return trainer.GAN(
-    generator=generator,
-    discriminator=discriminator,
-    generator_optimizer=adam(),
-    discriminator_optimizer=adam(),
-    latent_dim=config.latent_dim,
-    loss=losses.ADVERSARIAL_LOSSES[config.loss],
-    critic_steps=config.critic_steps,
-    gradient_penalty_weight=config.gradient_penalty,
-    feature_matching=config.feature_matching,
-    packing=config.packing,
-  )
-
-
-def make_train_chunk(
-  gan: trainer.GAN, mesh: jax.sharding.Mesh
-) -> Callable[
-  [state_lib.GANState, jax.Array, jax.Array], tuple[state_lib.GANState, step_lib.Metrics]
-]:
-  """`chunk(state, points, order) -> (state, metrics)`: many steps in one call.
-
-  `lax.scan` over `jaxgan.step.make_train_step` runs a whole chunk as one
-  XLA program, and the training set lives on the device, replicated, where
-  each step gathers its batch: the host does no work per step, which keeps
-  the timing that of the networks.
-
-  Args:
-    gan: the networks, optimizers and G loss.
-    mesh: the `data` mesh that the step shards its batch over.
+def train_and_score(
+  config: ml_collections.ConfigDict, workdir: str
+) -> tuple[metrics.ModeStatistics, float, str]:
+  """Trains (or resumes, or finds finished) one run and reads its evaluation.
 
   Returns:
-    A jitted function of the state (donated), the training points
-    (num_points, 2), replicated, and the indices of the chunk's batches
-    (steps, critic_steps, batch_size): each step's D updates take one real
-    batch each. Its metrics are those of the chunk's last step.
-  """
-  train_step = trainer.make_gan_train_step(gan, mesh)
-  # The step's batch: (critic_steps, global_batch, 2), split over `data`
-  # along the batch axis.
-  batch_sharding = NamedSharding(mesh, P(None, step_lib.DATA_AXIS))
-
-  @functools.partial(jax.jit, donate_argnums=0)
-  def chunk(state, points, order):
-    def body(state, indices):
-      batch = jax.sharding.reshard(points[indices], batch_sharding)
-      return train_step(state, {'image': batch})
-
-    state, chunk_metrics = lax.scan(body, state, order)
-    return state, jax.tree.map(lambda m: m[-1], chunk_metrics)
-
-  return chunk
-
-
-def batch_order(
-  seed: int, *, num_points: int, num_steps: int, critic_steps: int, batch_size: int
-) -> np.ndarray:
-  """Indices of every D update's batch: epochs of a fresh permutation each.
-
-  Each step takes `critic_steps` distinct batches, one per D update, in the
-  order the permutations give them.
-
-  Returns:
-    int32 array of shape (num_steps, critic_steps, batch_size).
-  """
-  rng = np.random.default_rng(seed)
-  needed = num_steps * critic_steps * batch_size
-  epochs = [rng.permutation(num_points) for _ in range(math.ceil(needed / num_points))]
-  order = np.concatenate(epochs)[:needed]
-  return order.reshape(num_steps, critic_steps, batch_size).astype(np.int32)
-
-
-def train_and_sample(
-  config: ml_collections.ConfigDict,
-  init: Callable,
-  chunk: Callable,
-  sample: Callable,
-  points: jax.Array,
-  seed: int,
-) -> np.ndarray:
-  """Trains one run from scratch and returns its evaluation samples.
-
-  Args:
-    config: the benchmark config.
-    init: from `trainer.make_state_initializer`.
-    chunk: from `make_train_chunk`.
-    sample: from `jaxgan.step.make_sample_fn`.
-    points: the training set, (num_points, 2), replicated.
-    seed: the run's seed: its initialisation, noise and batch order.
-
-  Returns:
-    (num_eval_samples, 2) float64 generated points.
+    The run's mode statistics, the seconds this call took, and the path of
+    its last scatter plot.
 
   Raises:
     FloatingPointError: if the losses stop being finite.
   """
-  state = init(jax.random.key(seed))
-  order = batch_order(
-    seed,
-    num_points=points.shape[0],
-    num_steps=config.num_steps,
-    critic_steps=config.critic_steps,
-    batch_size=config.batch_size,
+  start = time.monotonic()
+  loop.train_and_evaluate(config, workdir)
+  seconds = time.monotonic() - start
+  with open(os.path.join(workdir, 'metrics.json')) as f:
+    report = json.load(f)
+  if report['step'] != config.num_steps:
+    raise RuntimeError(f'{workdir}/metrics.json is of step {report["step"]}, not the last.')
+  figures = report['metrics']
+  statistics = metrics.ModeStatistics(
+    figures['modes'], figures['high_quality'], figures['reverse_kl']
   )
-  for start in range(0, config.num_steps, config.steps_per_chunk):
-    state, chunk_metrics = chunk(state, points, order[start : start + config.steps_per_chunk])
-    chunk_metrics = {k: float(v) for k, v in jax.device_get(chunk_metrics).items()}
-    if not all(map(math.isfinite, chunk_metrics.values())):
-      raise FloatingPointError(
-        f'Seed {seed}: losses are not finite by step '
-        f'{start + len(order[start : start + config.steps_per_chunk])}: '
-        f'{chunk_metrics}.'
-      )
-  z = jax.random.normal(
-    jax.random.fold_in(jax.random.key(seed), _EVAL_STREAM),
-    (config.num_eval_samples, config.latent_dim),
-  )
-  return np.asarray(jax.device_get(sample(state, z)), np.float64)
+  plot = os.path.join(workdir, 'samples', f'step_{config.num_steps:07d}.png')
+  return statistics, seconds, plot
 
 
 def summarise(stats: list[metrics.ModeStatistics]) -> Summary:
@@ -349,38 +197,6 @@ def summarise(stats: list[metrics.ModeStatistics]) -> Summary:
     high_quality=mean_error([100.0 * s.high_quality_fraction for s in stats]),
     reverse_kl=mean_error([s.reverse_kl for s in stats]),
   )
-
-
-def scatter_image(
-  real: np.ndarray, generated: np.ndarray, mixture: Mixture, *, size: int = 600
-) -> np.ndarray:
-  """An RGB image of real (grey) and generated (red) points, modes in blue.
-
-  Returns:
-    uint8 array of shape (size, size, 3); y points up.
-  """
-  image = np.full((size, size, 3), 255, np.uint8)
-
-  def to_pixels(xy):
-    scale = (size - 1) / (2.0 * mixture.plot_extent)
-    cols = np.round((xy[:, 0] + mixture.plot_extent) * scale).astype(int)
-    rows = np.round((mixture.plot_extent - xy[:, 1]) * scale).astype(int)
-    inside = (cols >= 0) & (cols < size) & (rows >= 0) & (rows < size)
-    return rows[inside], cols[inside]
-
-  def draw(xy, colour, radius):
-    rows, cols = to_pixels(xy)
-    for dr in range(-radius, radius + 1):
-      for dc in range(-radius, radius + 1):
-        image[np.clip(rows + dr, 0, size - 1), np.clip(cols + dc, 0, size - 1)] = colour
-
-  # Axes through the origin, for scale.
-  centre = (size - 1) // 2
-  image[centre, :] = image[:, centre] = (225, 225, 225)
-  draw(real, (150, 150, 150), 1)
-  draw(generated, (220, 30, 30), 1)
-  draw(mixture.modes, (30, 60, 220), 0)
-  return image
 
 
 def _cell(mean_error: tuple[float, float], fmt: str, suffix: str = '') -> str:
@@ -427,10 +243,14 @@ def results_table(
 
 def main(argv: list[str]) -> None:
   del argv
+  reporting.quiet_library_logs()
   config = _CONFIG.value
   with config.unlocked():
     if _STEPS.value is not None:
-      config.num_steps = _STEPS.value
+      # One evaluation, plot and checkpoint, at the end, as the config has.
+      config.num_steps = config.eval_every = _STEPS.value
+      config.sample_every = config.checkpoint_every = _STEPS.value
+      config.steps_per_call = config.log_every = math.gcd(config.steps_per_call, _STEPS.value)
     if _SEEDS.value is not None:
       config.num_seeds = _SEEDS.value
     if _DATASET.value is not None:
@@ -442,44 +262,30 @@ def main(argv: list[str]) -> None:
   started = datetime.datetime.now(datetime.timezone.utc)
   wall_start = time.monotonic()
 
-  mesh = step_lib.make_data_mesh()
-  if config.batch_size % mesh.size:
-    raise ValueError(
-      f'config.batch_size = {config.batch_size} does not divide over {mesh.size} devices.'
-    )
-  gan = build_gan(config)
-  init = trainer.make_state_initializer(gan, mesh)
-  chunk = make_train_chunk(gan, mesh)
-  sample = step_lib.make_sample_fn(gan.generator)
   results_dir = os.path.join(ROOT, config.results_dir)
   os.makedirs(results_dir, exist_ok=True)
   stem = f'mode_collapse_2d_{config.variant}' if config.variant else 'mode_collapse_2d'
+  workdir_root = _WORKDIR_ROOT.value or os.path.join(
+    ROOT, 'runs', 'mode_collapse_2d', config.variant or 'gan'
+  )
 
   summaries, per_seed, speeds = {}, {}, []
   for dataset in datasets:
-    mixture = MIXTURES[dataset]
-    train_points = metrics.sample_mixture(
-      config[f'{dataset}_data_seed'], mixture.modes, mixture.sigma, config.num_train_points
-    ).astype(np.float32)
-    points = jax.device_put(train_points, NamedSharding(mesh, P()))
     stats = []
     for seed in range(config.num_seeds):
-      run_start = time.monotonic()
-      generated = train_and_sample(config, init, chunk, sample, points, seed)
-      seconds = time.monotonic() - run_start
+      workdir = os.path.join(workdir_root, dataset, f'seed_{seed}')
+      statistics, seconds, plot = train_and_score(run_config(config, dataset, seed), workdir)
       speeds.append(config.num_steps / seconds)
-      stats.append(metrics.mode_statistics(generated, mixture.modes, mixture.sigma))
+      stats.append(statistics)
       print(
-        f'{dataset} seed {seed}: {stats[-1].modes_captured} modes, '
-        f'{100 * stats[-1].high_quality_fraction:.1f}% high quality, '
-        f'reverse KL {stats[-1].reverse_kl:.3f}; {seconds:.1f} s '
-        f'({config.num_steps / seconds:.0f} steps/s incl. compile)',
+        f'{dataset} seed {seed}: {statistics.modes_captured} modes, '
+        f'{100 * statistics.high_quality_fraction:.1f}% high quality, '
+        f'reverse KL {statistics.reverse_kl:.3f}; {seconds:.1f} s '
+        f'({config.num_steps / seconds:.0f} steps/s incl. compile, or less if resumed)',
         flush=True,
       )
       if seed == 0:
-        Image.fromarray(
-          scatter_image(train_points[: config.num_eval_samples], generated, mixture)
-        ).save(os.path.join(results_dir, f'{stem}_{dataset}_seed0.png'))
+        shutil.copyfile(plot, os.path.join(results_dir, f'{stem}_{dataset}_seed0.png'))
     summaries[dataset] = summarise(stats)
     per_seed[dataset] = stats
 
@@ -568,8 +374,9 @@ def _write_results(
 
   The GAN row's file keeps the variant table at its end (`variant_rows`).
   """
+  optimizer = config.discriminator_optimizer
   real_per_step = config.critic_steps * config.batch_size
-  epochs = config.num_steps * real_per_step / config.num_train_points
+  epochs = config.num_steps * real_per_step / data.mixtures.NUM_POINTS
   title = '# 2-D mode collapse (PacGAN Table 1 protocol)'
   lines = [
     f'{title}: {config.name}' if config.variant else title,
@@ -580,12 +387,12 @@ def _write_results(
     f'{jax.devices()[0].platform.upper()} device(s), jax {jax.__version__}',
     f'- Training: {config.num_steps:,} steps of batch {config.batch_size} '
     f'per run, {config.critic_steps} D update(s) per step, each on its own real batch '
-    f'({epochs:g} epochs of the {config.num_train_points:,}-point '
+    f'({epochs:g} epochs of the {data.mixtures.NUM_POINTS:,}-point '
     f'training set); PacGAN trained 400 epochs (400,000 steps). Median '
     f'speed {np.median(speeds):.0f} steps/s per run, compilation included.',
     f'- Options: {_options(config)}.',
     f'- Seeds: {config.num_seeds} per dataset; ours are mean ± standard error over them.',
-    f'- Evaluation: {config.num_eval_samples:,} samples from G with '
+    f'- Evaluation: {config.eval_samples:,} samples from G with '
     f'BatchNorm in inference mode; high quality = within 3 sigma of the '
     f'nearest mode; a mode is captured with at least one high-quality '
     f'sample; reverse KL (nats) = KL(generated mode histogram || uniform), '
@@ -601,11 +408,11 @@ def _write_results(
     '',
     'Differences from the published setup: (1) the training length '
     "(above), so our row shows early training, not PacGAN's 400-epoch "
-    'runs. (2) The update: `jaxgan.step` alternates, one D step and then '
+    'runs. (2) The update: `jaxgan.families.classic.step` alternates, one D step and then '
     'one G step through the updated D with fresh z (Goodfellow et al. '
     "2014, Algorithm 1); PacGAN's code (ALI's `ali_algorithm`) takes "
     'both gradients from one forward pass and updates D and G at once. '
-    '(3) `jaxgan.step` passes real and fake batches through D separately; '
+    '(3) that step passes real and fake batches through D separately; '
     'PacGAN concatenates them, which is the same thing for a D without '
     "BatchNorm. Otherwise as in PacGAN's code (fjxmlzn/PacGAN): G "
     f'{_widths(config.latent_dim, config.generator_hidden, 2)} with '
@@ -614,10 +421,10 @@ def _write_results(
     f'{_widths(2, config.discriminator_hidden, 1)} with LinearMaxout '
     f'({config.maxout_pieces} pieces) hidden layers, no BatchNorm; weights '
     f'N(0, {config.init_stddev:g}^2), biases 0; Adam lr '
-    f'{config.learning_rate:g}, beta1 {config.b1:g}, beta2 {config.b2:g} '
+    f'{optimizer.learning_rate:g}, beta1 {optimizer.b1:g}, beta2 {optimizer.b2:g} '
     f'for both; batch {config.batch_size}; z ~ N(0, I_'
     f'{config.latent_dim}); a fixed training set of '
-    f'{config.num_train_points:,} points per dataset.',
+    f'{data.mixtures.NUM_POINTS:,} points per dataset.',
     '',
     'Per seed (modes / high quality % / reverse KL):',
     '',
@@ -627,7 +434,7 @@ def _write_results(
       f'{s.modes_captured} / {100 * s.high_quality_fraction:.1f} / {s.reverse_kl:.2f}'
       for s in stats
     )
-    lines.append(f'- {MIXTURES[dataset].title}: {cells}')
+    lines.append(f'- {MIXTURES[dataset][1]}: {cells}')
   lines += [
     '',
     'Scatter plots (seed 0; grey real, red generated, blue mode '

@@ -33,11 +33,11 @@ sys.path.insert(0, ROOT)
 
 from configs import gan as gan_config  # pylint: disable=g-import-not-at-top
 from jaxgan import data
-from jaxgan.eval import evaluator as evaluation
 from jaxgan.eval import metrics
-from jaxgan.families.classic import step as step_lib
+from jaxgan.train import evaluation
+from jaxgan.train import loop
 from jaxgan.train import reporting
-from jaxgan.train import loop as trainer
+from jaxgan.train import saved_runs
 
 _WORKDIR = flags.DEFINE_string(
   'workdir', os.path.join(ROOT, 'runs', 'gan'), 'Workdir of the configs/gan.py run to use or make.'
@@ -68,7 +68,8 @@ def main(argv):
   config = gan_config.get_config()
   config.eval_every = 0
   started = time.monotonic()
-  state = trainer.train_and_evaluate(config, _WORKDIR.value)
+  loop.train_and_evaluate(config, _WORKDIR.value)
+  run = saved_runs.load_run(_WORKDIR.value)
   train_images, _ = data.load_split('bundled_mnist', split='train')
   test_images, _ = data.load_split('bundled_mnist', split='test')
   rng = np.random.default_rng(0)
@@ -76,19 +77,23 @@ def main(argv):
   validation = train_images[order[: _VALIDATION_SIZE.value]]
   real_centres = train_images[order[-10_000:]]
 
-  gan = trainer.build_gan(config, (28, 28, 1))
-  sample = step_lib.make_sample_fn(gan.generator)
-  samples = evaluation.generate_images(
-    lambda z: sample(state, z), num_samples=10_000, latent_dim=gan.latent_dim, seed=config.seed + 2
+  model = run.experiment.model
+  samples, _ = evaluation.draw_samples(
+    model,
+    run.state,
+    jax.jit(model.sample),
+    run.experiment.mesh,
+    num_samples=10_000,
+    seed=config.seed + 2,
   )
-  model = parzen(samples, validation, test_images)
+  generated = parzen(samples, validation, test_images)
   real = parzen(real_centres, validation, test_images)
   elapsed = time.monotonic() - started
 
   rows = [f'| {name} | {value} | Goodfellow et al. 2014, Table 1 |' for name, value in _PUBLISHED]
   rows.append(
-    f'| jaxgan vanilla GAN, {int(state.step)} steps | {model[1]:.0f} ± {model[2]:.1f} '
-    f'(sigma = {model[0]:.3f}) | measured |'
+    f'| jaxgan vanilla GAN, {run.step} steps | {generated[1]:.0f} ± {generated[2]:.1f} '
+    f'(sigma = {generated[0]:.3f}) | measured |'
   )
   rows.append(
     f'| 10,000 real training digits as centres | {real[1]:.0f} ± {real[2]:.1f} '

@@ -8,12 +8,12 @@ Run by hand from anywhere (the script puts the repo root on sys.path):
 
 Each seed S trains `configs/dcgan.py` (the jaxgan DCGAN28 preset) on
 `stacked_mnist` (three MNIST digits stacked as R, G, B; 1000 modes, see
-`jaxgan.data`) with `jaxgan.trainer.train_and_evaluate` in
+`jaxgan.data`) with `jaxgan.train.loop.train_and_evaluate` in
 `<workdir_root>/seed_S`, resuming from its checkpoints if it has any. Then G
 draws `--num_samples` images (26,000, as VEEGAN and PacGAN), the committed
-MNIST classifier (`jaxgan.classifier`, the Keras `mnist_cnn` network PacGAN
+MNIST classifier (`jaxgan.eval.classifier`, the Keras `mnist_cnn` network PacGAN
 also used) reads the digit in each channel, and
-`jaxgan.metrics.stacked_mnist_statistics` counts the distinct triples (modes
+`jaxgan.eval.metrics.stacked_mnist_statistics` counts the distinct triples (modes
 captured, out of 1000) and KL(triple histogram || uniform over 1000). The
 same figures for as many real stacked training images show what a G that
 reproduced the data would score with this classifier and this many samples.
@@ -59,14 +59,14 @@ import numpy as np
 from benchmarks import variant_rows
 from configs import dcgan as dcgan_config
 from configs import default as default_config
-from jaxgan.train import checkpointing
-from jaxgan.eval import classifier
 from jaxgan import data
-from jaxgan.eval import evaluator as evaluation
-from jaxgan.train import images
+from jaxgan.eval import classifier
 from jaxgan.eval import metrics
-from jaxgan.families.classic import step as step_lib
-from jaxgan.train import loop as trainer
+from jaxgan.train import checkpointing
+from jaxgan.train import evaluation
+from jaxgan.train import images
+from jaxgan.train import loop
+from jaxgan.train import saved_runs
 
 
 class Variant(NamedTuple):
@@ -205,8 +205,8 @@ def benchmark_config(seed: int, num_steps: int, data_dir: str, variant: str = 'd
   config = dcgan_config.get_config()
   for field, value in VARIANTS[variant].overrides.items():
     config[field] = value
-  config.dataset = data.STACKED_MNIST
-  config.data_dir = data_dir
+  config.data.source = data.STACKED_MNIST
+  config.data.data_dir = data_dir
   config.eval_every = 0
   config.num_steps = num_steps
   config.seed = seed
@@ -236,7 +236,7 @@ def _latest_step(workdir: str) -> int:
     return 0
   checkpointer = checkpointing.Checkpointer(directory, max_to_keep=1_000)
   try:
-    return checkpointer.latest_step() or 0
+    return max(checkpointer.all_steps(), default=0)
   finally:
     checkpointer.close()
 
@@ -259,15 +259,16 @@ def run_seed(
   config = benchmark_config(seed, num_steps, data_dir, variant)
   first_step = _latest_step(workdir)
   start = time.monotonic()
-  state = trainer.train_and_evaluate(config, workdir)
+  loop.train_and_evaluate(config, workdir)
   train_seconds = time.monotonic() - start
-  step = int(jax.device_get(state.step))
-  gan = trainer.build_gan(config, (28, 28, 3))
-  sample = step_lib.make_sample_fn(gan.generator)
-  generated = evaluation.generate_images(
-    lambda z: sample(state, z),
+  run = saved_runs.load_run(workdir)
+  step, model = run.step, run.experiment.model
+  generated, _ = evaluation.draw_samples(
+    model,
+    run.state,
+    jax.jit(model.sample),
+    run.experiment.mesh,
     num_samples=num_samples,
-    latent_dim=gan.latent_dim,
     seed=seed + _EVAL_SEED_OFFSET,
   )
   statistics = metrics.stacked_mnist_statistics(classify_triples(params, generated))
@@ -515,7 +516,7 @@ def _write_results(
     f'(2) The training length: {max_step:,} steps here against '
     f"{PUBLISHED_STEPS:,} in PacGAN's code, so our row shows a much "
     'shorter run. (3) The runs: '
-    f'{len(runs)} seed{"s" if len(runs) > 1 else ""} here, 10 in PacGAN. (4) The update: `jaxgan.step` '
+    f'{len(runs)} seed{"s" if len(runs) > 1 else ""} here, 10 in PacGAN. (4) The update: `jaxgan.families.classic.step` '
     'alternates one D step and one G step; the data set is ours '
     f'(`jaxgan.data.STACKED_MNIST`: {train_size:,} fixed triples of MNIST '
     "training digits, the size of PacGAN's). The classifier has "

@@ -7,9 +7,14 @@ convolutions with BatchNorm and ReLU, tanh; D: 4x4 stride-2 convolutions with
 LeakyReLU(0.2), BatchNorm after the first; N(0, 0.02) weights; Adam 2e-4,
 beta1 = 0.5; batch 64.
 
-For the paper's 64x64 network (LSUN, CelebA) on a dataset of 64x64 images:
+For the paper's 64x64 network (LSUN, CelebA), on images resized and
+center-cropped to 64x64 (a prepared TFDS dataset or any folder of images):
   python train.py --config=configs/dcgan.py --config.resolution=64 \
-      --config.dataset=NAME
+      --config.data.source=celeb_a --config.data.resize=64 \
+      --config.data.center_crop=64
+  python train.py --config=configs/dcgan.py --config.resolution=64 \
+      --config.data.source=/path/to/images --config.data.resize=64 \
+      --config.data.center_crop=64
 
 On 2 CPU cores: about 17 minutes (3,000 steps of batch 64 at 3.3 steps/s,
 and an evaluation every 1,000 steps).
@@ -19,11 +24,11 @@ step 1,500; at step 3,000, FID 113 in the MNIST classifier's features
 recall 0.80 (python evaluate.py --workdir=runs/dcgan; 2026-11-24).
 """
 
-from configs import default
+from configs import gan
 
 
 def get_config():
-  config = default.get_config()
+  config = gan.get_config()
   config.model = 'dcgan'
   config.resolution = 28
   config.num_steps = 3_000

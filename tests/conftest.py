@@ -1,8 +1,26 @@
-"""Fixtures shared by the test files."""
+"""Fixtures shared by the test files, and a compilation cache for the session."""
 
-import pytest
+import atexit
+import os
+import shutil
+import tempfile
 
-from jaxgan import data
+# Many tests train the same small configs, in this process and in the
+# subprocesses they start (a resumed run, another number of devices, a
+# second host): a cache of compiled programs, shared through the
+# environment, saves compiling each again. It lives for one test session
+# only, so a run never depends on what an earlier one left.
+_CACHE = tempfile.mkdtemp(prefix='jaxgan-test-compilation-cache-')
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
+os.environ.update(
+  JAX_COMPILATION_CACHE_DIR=_CACHE,
+  JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS='0',
+  JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES='0',
+)
+
+import pytest  # pylint: disable=g-import-not-at-top
+
+from jaxgan import data  # pylint: disable=g-import-not-at-top
 
 
 @pytest.fixture(scope='session')

@@ -1,4 +1,4 @@
-"""Helpers the network tests share (test_mlp.py, test_dcgan.py): init, apply, power iteration."""
+"""Helpers the network tests share (test_classic_mlp.py, test_classic_dcgan.py): init, apply, power iteration."""
 
 import jax
 import jax.numpy as jnp

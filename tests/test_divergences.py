@@ -1,4 +1,4 @@
-"""Tests for jaxgan.divergences, including Proposition 1 and Theorem 1 of
+"""Tests for jaxgan.eval.divergences, including Proposition 1 and Theorem 1 of
 Goodfellow et al. 2014 checked against a trained discriminator."""
 
 import math

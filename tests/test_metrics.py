@@ -1,4 +1,4 @@
-"""Tests for jaxgan.metrics, each against a hand-computed or direct answer."""
+"""Tests for jaxgan.eval.metrics, each against a hand-computed or direct answer."""
 
 import math
 
@@ -7,6 +7,7 @@ import pytest
 import scipy.linalg
 import scipy.stats
 
+from jaxgan.data import mixtures
 from jaxgan.eval import metrics
 
 
@@ -219,10 +220,10 @@ def test_parzen_sigma_selection_and_evaluation():
 
 
 def test_mode_layouts():
-  ring = metrics.ring_modes()
+  ring = mixtures.ring_modes()
   assert ring.shape == (8, 2)
   np.testing.assert_allclose(np.linalg.norm(ring, axis=1), 1.0)
-  grid = metrics.grid_modes()
+  grid = mixtures.grid_modes()
   assert grid.shape == (25, 2)
   assert set(grid.ravel()) == {-4.0, -2.0, 0.0, 2.0, 4.0}
   assert len({tuple(p) for p in grid}) == 25
@@ -237,13 +238,13 @@ _RING_SIGMA = 0.01
     # Every mode hit equally, all within 3 sigma.
     (
       'all_modes',
-      np.repeat(metrics.ring_modes(), 5, axis=0) + 0.02,
+      np.repeat(mixtures.ring_modes(), 5, axis=0) + 0.02,
       metrics.ModeStatistics(8, 1.0, 0.0),
     ),
     # Complete collapse onto one mode: KL(delta || uniform) = log 8.
     (
       'one_mode',
-      np.tile(metrics.ring_modes()[:1], (40, 1)),
+      np.tile(mixtures.ring_modes()[:1], (40, 1)),
       metrics.ModeStatistics(1, 1.0, math.log(8)),
     ),
     # Four modes, each with 10 on-mode samples and 10 samples half a unit
@@ -253,19 +254,19 @@ _RING_SIGMA = 0.01
       'off_mode',
       np.concatenate(
         [
-          np.repeat(metrics.ring_modes()[::2], 10, axis=0),
-          1.5 * np.repeat(metrics.ring_modes()[::2], 10, axis=0),
+          np.repeat(mixtures.ring_modes()[::2], 10, axis=0),
+          1.5 * np.repeat(mixtures.ring_modes()[::2], 10, axis=0),
         ]
       ),
       metrics.ModeStatistics(4, 0.5, math.log(2)),
     ),
     # Only off-mode samples: nothing captured.
-    ('all_off_mode', 1.5 * metrics.ring_modes(), metrics.ModeStatistics(0, 0.0, 0.0)),
+    ('all_off_mode', 1.5 * mixtures.ring_modes(), metrics.ModeStatistics(0, 0.0, 0.0)),
   ],
 )
 def test_mode_statistics_known_answers(name, samples, expected):
   del name
-  got = metrics.mode_statistics(samples, metrics.ring_modes(), _RING_SIGMA)
+  got = metrics.mode_statistics(samples, mixtures.ring_modes(), _RING_SIGMA)
   assert got.modes_captured == expected.modes_captured
   np.testing.assert_allclose(got.high_quality_fraction, expected.high_quality_fraction)
   np.testing.assert_allclose(got.reverse_kl, expected.reverse_kl, atol=1e-12)
@@ -275,8 +276,8 @@ def test_mode_statistics_true_grid_mixture():
   # Samples of the true mixture: every mode captured, the high-quality
   # fraction is P(chi^2_2 <= 9) = 1 - exp(-4.5), and the KL is near 0.
   sigma = 0.05
-  samples = metrics.sample_mixture(16, metrics.grid_modes(), sigma, 20_000)
-  got = metrics.mode_statistics(samples, metrics.grid_modes(), sigma)
+  samples = mixtures.sample_mixture(16, mixtures.grid_modes(), sigma, 20_000)
+  got = metrics.mode_statistics(samples, mixtures.grid_modes(), sigma)
   assert got.modes_captured == 25
   np.testing.assert_allclose(got.high_quality_fraction, 1 - math.exp(-4.5), atol=3e-3)
   assert 0.0 <= got.reverse_kl < 2e-3

@@ -34,23 +34,33 @@ def read_scalars(workdir):
 
 
 def test_scalars_reach_tensorboard_and_the_log(tmp_path, caplog):
-  reporter = reporting.Reporter(str(tmp_path), first_step=0, num_steps=20)
+  reporter = reporting.Reporter(
+    str(tmp_path / 'tensorboard'),
+    first_step=0,
+    num_steps=20,
+    shown=('discriminator_loss', 'generator_loss'),
+  )
   with caplog.at_level(logging.INFO):
-    reporter.scalars(10, {'generator_loss': 1.5, 'discriminator_loss': 0.5})
+    reporter.scalars(10, {'generator_loss': 1.5, 'discriminator_loss': 0.5, 'other': 2.0})
     reporter.evaluation(20, {'fid': 12.0})
   reporter.image(20, 'samples', np.zeros((4, 4, 1), np.uint8))
   reporter.close()
-  # pytest's stderr is not a terminal: plain lines, no progress bar.
+  # pytest's stderr is not a terminal: plain lines, no progress bar, with
+  # the metrics the family shows (all of them go to TensorBoard).
   assert 'step 10/20: discriminator_loss=0.5, generator_loss=1.5, steps_per_second=' in caplog.text
+  assert 'other' not in caplog.text
   assert 'step 20: fid=12' in caplog.text
   scalars = read_scalars(tmp_path)
   assert scalars['generator_loss'] == [(10, 1.5)]
+  assert scalars['other'] == [(10, 2.0)]
   assert scalars['eval/fid'] == [(20, 12.0)]
   assert scalars['steps_per_second'][0][1] > 0
 
 
 def test_a_disabled_reporter_writes_nothing(tmp_path):
-  reporter = reporting.Reporter(str(tmp_path), first_step=0, num_steps=20, enabled=False)
+  reporter = reporting.Reporter(
+    str(tmp_path / 'tensorboard'), first_step=0, num_steps=20, enabled=False
+  )
   reporter.scalars(10, {'generator_loss': 1.5})
   reporter.close()
   assert not (tmp_path / 'tensorboard').exists()

@@ -17,11 +17,17 @@ A variant (pacgan2_2d.py, wgan_gp_2d.py, ...) imports this one and changes
 end of benchmarks/results/mode_collapse_2d.md.
 """
 
-import ml_collections
+from configs import default
 
 
-def get_config() -> ml_collections.ConfigDict:
-  config = ml_collections.ConfigDict()
+def get_config():
+  config = default.get_config()
+  config.family = 'toy2d'
+  # The benchmark trains one run per dataset and seed, each with
+  # config.data.source set to 'ring2d' or 'grid2d' (jaxgan/data/mixtures.py:
+  # 100,000 fixed points each, as published).
+  config.data = default.data_config('ring2d')
+
   # Row label in the results table.
   config.name = 'GAN'
   # '' for this GAN row; a variant's file-name tag: its report goes to
@@ -32,20 +38,27 @@ def get_config() -> ml_collections.ConfigDict:
   config.dataset = 'both'
   # Independent runs per dataset; the table reports mean and standard error.
   config.num_seeds = 10
+  # Where the Markdown table and scatter plots go, relative to the repo root.
+  config.results_dir = 'benchmarks/results'
+
   # Train steps per run (one D and one G update each). PacGAN: 400,000.
   config.num_steps = 2_000
-  # Train steps per jitted chunk (lax.scan over the step); only speed.
-  config.steps_per_chunk = 500
+  # Steps per dispatch, as a loop on the device: the host does no work per
+  # step, which keeps the timing that of the networks.
+  config.steps_per_call = 500
+  config.log_every = 500
+  config.sample_every = 2_000
+  config.checkpoint_every = 2_000
+  # The evaluation at the end is the benchmark's figure: mode statistics of
+  # 2,500 samples (jaxgan/eval/mode_coverage.py), as published.
+  config.eval_every = 2_000
+  config.eval_samples = 2_500
+  # The scatter plot of the last step shows this many generated points.
+  config.num_samples = 2_500
   # Global batch size of each D update, as published. With packing m, D sees
   # batch_size / m packs; PacGAN keeps 100 packs, so its variants use 100 m.
   config.batch_size = 100
-  # Size of the fixed training set, as published.
-  config.num_train_points = 100_000
-  # Seeds of the fixed training sets: the data do not change across runs.
-  config.ring_data_seed = 1_000
-  config.grid_data_seed = 2_000
-  # Samples generated for the evaluation, as published.
-  config.num_eval_samples = 2_500
+
   # Size of z ~ N(0, I), as published.
   config.latent_dim = 2
   # G: hidden ReLU layers with BatchNorm, then a linear map to 2-D.
@@ -60,33 +73,25 @@ def get_config() -> ml_collections.ConfigDict:
   config.init_stddev = 0.02
   # Adam for both networks, as in PacGAN's code (its paper's text is silent
   # on beta1; the code sets 0.8).
-  config.learning_rate = 1e-4
-  config.b1 = 0.8
-  config.b2 = 0.999
-  # The adversarial loss (jaxgan.losses.ADVERSARIAL_LOSSES): 'non_saturating'
-  # (BCE for D, -log D(G(z)) for G, PacGAN's code), 'minimax',
-  # 'least_squares', 'hinge' or 'wasserstein' (needs gradient_penalty).
+  config.generator_optimizer = default.optimizer_config(1e-4, b1=0.8, b2=0.999)
+  config.discriminator_optimizer = default.optimizer_config(1e-4, b1=0.8, b2=0.999)
+
+  # The classic step's options (configs/gan.py describes each).
+  # 'non_saturating' is PacGAN's code; 'wasserstein' needs gradient_penalty.
   config.loss = 'non_saturating'
-  # D updates per G update, each on its own real batch (WGAN-GP: 5).
   config.critic_steps = 1
-  # WGAN-GP's lambda; 0 turns the penalty off. Needs packing 1 and no
-  # minibatch discrimination (the penalty is per point).
+  config.weight_clip = 0.0
   config.gradient_penalty = 0.0
-  # PacGAN's m: D judges m points at once, concatenated; 1 turns it off.
+  config.r1_gamma = 0.0
+  config.ema_decay = 0.0
   config.packing = 1
-  # Minibatch discrimination (Salimans et al. 2016) on D's last maxout
-  # layer: B kernels (0 turns it off) of dimension C.
   config.minibatch_discrimination = 0
   config.minibatch_discrimination_dim = 5
-  # Feature matching on D's last maxout layer: 'none', 'replace' (G's only
-  # loss, Salimans et al. 2016) or 'add' (added to G's adversarial loss).
   config.feature_matching = 'none'
-  # Where the Markdown table and scatter plots go, relative to the repo root.
-  config.results_dir = 'benchmarks/results'
   return config
 
 
-def pacgan_config(packing: int) -> ml_collections.ConfigDict:
+def pacgan_config(packing: int):
   """PacGAN<m>'s row: D judges packs of m points, 100 packs per update.
 
   As PacGAN's code (fjxmlzn/PacGAN, 2D*_GAN&PacGAN: batch_size 100 of packs,

@@ -21,6 +21,7 @@ times slower than gan_2d.py's.
 """
 
 from benchmarks.configs import gan_2d
+from configs import default
 
 
 def get_config():
@@ -30,7 +31,6 @@ def get_config():
   config.loss = 'wasserstein'
   config.gradient_penalty = 10.0
   config.critic_steps = 5
-  config.learning_rate = 1e-4
-  config.b1 = 0.0
-  config.b2 = 0.9
+  config.generator_optimizer = default.optimizer_config(1e-4, b1=0.0, b2=0.9)
+  config.discriminator_optimizer = default.optimizer_config(1e-4, b1=0.0, b2=0.9)
   return config

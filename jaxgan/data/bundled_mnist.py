@@ -25,7 +25,7 @@ from PIL import Image
 import tensorflow_datasets as tfds
 
 # The repo's own copy of the IDX files: `<repo>/data/mnist`, beside the package.
-DEFAULT_SOURCE_DIR = pathlib.Path(__file__).resolve().parent.parent / 'data' / 'mnist'
+DEFAULT_SOURCE_DIR = pathlib.Path(__file__).resolve().parents[2] / 'data' / 'mnist'
 
 _MD5_FILE = 'MD5SUMS.uncompressed'
 # Split name -> (images file, labels file, number of examples).

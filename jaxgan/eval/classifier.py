@@ -34,7 +34,7 @@ import optax
 
 from jaxgan.data import bundled_mnist
 from jaxgan import data
-from jaxgan.nn import layers
+from jaxgan.nn import convolutions
 from jaxgan.eval import metrics
 
 Array = jax.Array
@@ -67,7 +67,7 @@ class MNISTClassifier(nn.Module):
     dense_dropout: dropout rate after the penultimate layer.
     dtype: computation dtype; None infers it from inputs and params.
     param_dtype: dtype of the parameters.
-    implementation: passed to `layers.Conv` ('auto' is fast on XLA:CPU).
+    implementation: passed to `convolutions.Conv` ('auto' is fast on XLA:CPU).
   """
 
   conv_features: tuple[int, int] = (32, 64)
@@ -95,7 +95,7 @@ class MNISTClassifier(nn.Module):
       `(logits, features)`, features (N, dense_features) after the ReLU.
     """
     conv = functools.partial(
-      layers.Conv,
+      convolutions.Conv,
       kernel_size=3,
       dtype=self.dtype,
       param_dtype=self.param_dtype,
@@ -168,7 +168,10 @@ def train_classifier(
     The float32 parameters.
   """
   batches = data.BatchIterator(
-    data.BUNDLED_MNIST, global_batch_size=batch_size, seed=seed, data_dir=data_dir, split=split
+    data.DataSpec(data.BUNDLED_MNIST, data_dir=data_dir, split=split),
+    global_batch_size=batch_size,
+    seed=seed,
+    with_labels=True,
   )
   model = MNISTClassifier()
   # Cosine decay to zero, so that a short run ends at a small step size
@@ -204,7 +207,7 @@ def train_classifier(
       losses = []
       for _ in range(batches.steps_per_epoch):
         batch = next(batches)
-        state, loss = train_step(state, batch[data.IMAGE_KEY], batch[data.LABEL_KEY])
+        state, loss = train_step(state, data.to_float(batch[data.IMAGE_KEY]), batch[data.LABEL_KEY])
         losses.append(loss)
       mean_loss = float(jnp.mean(jnp.stack(losses)))
       if not np.isfinite(mean_loss):

@@ -280,7 +280,12 @@ def manifold_coverage(
 
 
 def precision_recall(
-  real: ArrayLike, generated: ArrayLike, *, k: int = 3, batch_size: int = 1000
+  real: ArrayLike,
+  generated: ArrayLike,
+  *,
+  k: int = 3,
+  batch_size: int = 1000,
+  real_radii: ArrayLike | None = None,
 ) -> PrecisionRecall:
   """Improved precision and recall (Kynkaanniemi et al. 2019).
 
@@ -294,13 +299,16 @@ def precision_recall(
     k: neighbourhood size for the radii (3 in the paper).
     batch_size: rows of a distance matrix held at a time; batch_size * n
       float64 values are live at once (80 MB for 1000 x 10,000).
+    real_radii: `knn_radii(real, k=k)`, if already known: an evaluator that
+      scores many sample sets against one real set computes them once.
 
   Returns:
     `PrecisionRecall(precision, recall)`, each in [0, 1].
   """
   real = _as_float64_matrix(real, 'real')
   generated = _as_float64_matrix(generated, 'generated')
-  real_radii = knn_radii(real, k=k, batch_size=batch_size)
+  if real_radii is None:
+    real_radii = knn_radii(real, k=k, batch_size=batch_size)
   gen_radii = knn_radii(generated, k=k, batch_size=batch_size)
   precision = manifold_coverage(real, real_radii, generated, batch_size=batch_size).mean()
   recall = manifold_coverage(generated, gen_radii, real, batch_size=batch_size).mean()
@@ -440,30 +448,7 @@ class ModeStatistics(NamedTuple):
   reverse_kl: float
 
 
-def ring_modes(*, num_modes: int = 8, radius: float = 1.0) -> np.ndarray:
-  """Means of the 2-D ring: `num_modes` points evenly spaced on a circle."""
-  angles = 2.0 * np.pi * np.arange(num_modes) / num_modes
-  return radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
-
-
-def grid_modes(*, values: ArrayLike = (-4.0, -2.0, 0.0, 2.0, 4.0)) -> np.ndarray:
-  """Means of the 2-D grid: the product {values}^2, 25 points by default."""
-  values = np.asarray(values, dtype=np.float64)
-  xs, ys = np.meshgrid(values, values, indexing='ij')
-  return np.stack([xs.ravel(), ys.ravel()], axis=1)
-
-
-def sample_mixture(
-  rng: np.random.Generator | int | None, modes: ArrayLike, sigma: float, num_samples: int
-) -> np.ndarray:
-  """Samples of the equal-weight isotropic Gaussian mixture on `modes`."""
-  rng = np.random.default_rng(rng)
-  modes = _as_float64_matrix(modes, 'modes')
-  idx = rng.integers(modes.shape[0], size=num_samples)
-  return modes[idx] + sigma * rng.standard_normal((num_samples, modes.shape[1]))
-
-
-def _kl_to_uniform(counts: np.ndarray) -> float:
+def kl_to_uniform(counts: np.ndarray) -> float:
   """KL(counts / total || uniform over len(counts)), with 0 log 0 = 0."""
   q = counts / counts.sum()
   return float(scipy.special.rel_entr(q, 1.0 / counts.size).sum())
@@ -480,7 +465,8 @@ def mode_statistics(samples: ArrayLike, modes: ArrayLike, sigma: float) -> ModeS
 
   Args:
     samples: generated points, shape (n, dim).
-    modes: mixture means, shape (num_modes, dim), e.g. `ring_modes()`.
+    modes: mixture means, shape (num_modes, dim), e.g.
+      `jaxgan.data.mixtures.ring_modes()`.
     sigma: the mixture components' standard deviation.
 
   Returns:
@@ -496,7 +482,7 @@ def mode_statistics(samples: ArrayLike, modes: ArrayLike, sigma: float) -> ModeS
   good = distance <= 3.0 * sigma
   captured = np.unique(nearest[good]).size
   counts = np.bincount(nearest, minlength=modes.shape[0]).astype(np.float64)
-  return ModeStatistics(int(captured), float(good.mean()), _kl_to_uniform(counts))
+  return ModeStatistics(int(captured), float(good.mean()), kl_to_uniform(counts))
 
 
 class StackedMnistStatistics(NamedTuple):
@@ -527,4 +513,4 @@ def stacked_mnist_statistics(predicted_triples: ArrayLike) -> StackedMnistStatis
   if index.min() < 0 or index.max() >= 1000:
     raise ValueError('Mode indices must lie in [0, 1000).')
   counts = np.bincount(index, minlength=1000).astype(np.float64)
-  return StackedMnistStatistics(int(np.count_nonzero(counts)), _kl_to_uniform(counts))
+  return StackedMnistStatistics(int(np.count_nonzero(counts)), kl_to_uniform(counts))

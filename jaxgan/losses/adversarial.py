@@ -124,7 +124,7 @@ def wasserstein_critic_loss(real_out: jax.Array, fake_out: jax.Array) -> jax.Arr
   Minimising it maximises the Kantorovich-Rubinstein estimate of the
   Wasserstein-1 distance, which is only meaningful when D is kept
   (approximately) 1-Lipschitz: by weight clipping, a gradient penalty
-  (`jaxgan.penalties.gradient_penalty`) or spectral normalisation. Without
+  (`jaxgan.losses.penalties.gradient_penalty`) or spectral normalisation. Without
   one the loss is unbounded below.
 
   Args:

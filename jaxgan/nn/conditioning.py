@@ -44,17 +44,23 @@ def check_conditioning(conditioning: str) -> None:
     raise ValueError(f'conditioning must be one of {CONDITIONINGS}, got {conditioning!r}.')
 
 
-def check_packing(packing: int, *, num_classes: int, module: str) -> None:
-  """Raises ValueError if `packing` is not positive or is combined with labels.
+def packing_mixes_labels(packing: int, conditional: bool) -> bool:
+  """Whether D would pack samples of several labels into one input.
 
   PacGAN packs m samples into one input of D; a packed input has m labels,
   and no conditioning scheme here says how to join them, so packing a
-  conditional discriminator is refused rather than guessed.
+  conditional discriminator is refused rather than guessed. The networks
+  (`check_packing`) and the classic family's config check both ask this.
   """
+  return packing > 1 and conditional
+
+
+def check_packing(packing: int, *, num_classes: int, module: str) -> None:
+  """Raises ValueError if `packing` is not positive or is combined with labels."""
   if packing < 1:
     raise ValueError(f'{module}: packing must be a positive integer, got {packing}.')
-  if packing > 1 and num_classes > 0:
+  if packing_mixes_labels(packing, num_classes > 0):
     raise ValueError(
-      f'{module}: packing={packing} with num_classes={num_classes} is not supported; '
-      'use packing=1 for a conditional discriminator.'
+      f'{module}: packing={packing} with num_classes={num_classes}: packed samples would '
+      'mix labels. Use packing=1 for a conditional discriminator.'
     )

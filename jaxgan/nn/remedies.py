@@ -12,7 +12,7 @@ data. Each remedy here gives D a statistic of several samples at once:
   together.
 
 All three mix samples, so a discriminator using them must not be passed to
-`jaxgan.penalties` (which assumes D treats each sample independently).
+`jaxgan.losses.penalties` (which assumes D treats each sample independently).
 """
 
 from collections.abc import Callable

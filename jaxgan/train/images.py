@@ -1,10 +1,13 @@
 """Sample grids: images in [-1, 1] tiled into one picture, saved as PNG."""
 
+import io
 import math
-import os
 
+from etils import epath
 import numpy as np
 from PIL import Image
+
+from jaxgan.train import workdir
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
@@ -40,10 +43,13 @@ def make_grid(images: np.ndarray, *, columns: int | None = None, padding: int = 
   return grid
 
 
-def save_png(path: str, grid: np.ndarray) -> None:
-  """Writes a uint8 (H, W, C) image with C in {1, 3} as PNG, atomically."""
-  image = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
-  os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
-  temporary = path + '.tmp'
-  image.save(temporary, format='PNG')
-  os.replace(temporary, path)
+def png_bytes(picture: np.ndarray) -> bytes:
+  """A uint8 (H, W, C) image with C in {1, 3}, encoded as PNG."""
+  buffer = io.BytesIO()
+  Image.fromarray(picture[..., 0] if picture.shape[-1] == 1 else picture).save(buffer, 'PNG')
+  return buffer.getvalue()
+
+
+def save_png(path: epath.PathLike, picture: np.ndarray) -> None:
+  """Writes a uint8 (H, W, C) image with C in {1, 3} as PNG, whole (local or e.g. gs://)."""
+  workdir.write_bytes(epath.Path(path), png_bytes(picture))

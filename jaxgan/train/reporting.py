@@ -1,7 +1,6 @@
 """What a user sees while a run trains: a progress bar or log lines, and TensorBoard."""
 
 import logging
-import os
 import sys
 import time
 
@@ -27,8 +26,27 @@ class Reporter:
   Reporter with `enabled=False`, which does nothing.
   """
 
-  def __init__(self, workdir: str, *, first_step: int, num_steps: int, enabled: bool = True):
+  def __init__(
+    self,
+    logdir: str,
+    *,
+    first_step: int,
+    num_steps: int,
+    shown: tuple[str, ...] = (),
+    enabled: bool = True,
+  ):
+    """Starts reporting.
+
+    Args:
+      logdir: where TensorBoard's event files go (local or e.g. gs://).
+      first_step: the step the run starts or resumes at.
+      num_steps: the step it runs to.
+      shown: the metrics shown on the bar and in log lines (all go to
+        TensorBoard), besides steps/s.
+      enabled: False on every process but the first of a multi-host run.
+    """
     self._enabled = enabled
+    self._shown = tuple(shown) + ('steps_per_second',)
     self._num_steps = num_steps
     self._last_time = time.monotonic()
     self._last_step = first_step
@@ -36,7 +54,7 @@ class Reporter:
     self._bar = None
     if not enabled:
       return
-    self._writer = tensorboardX.SummaryWriter(os.path.join(workdir, 'tensorboard'))
+    self._writer = tensorboardX.SummaryWriter(str(logdir))
     # A bar redrawn in place is for a person at a terminal; in a log file
     # (CI, a cluster job) it is noise, so plain log lines are written instead.
     if sys.stderr.isatty():
@@ -62,11 +80,7 @@ class Reporter:
     for name, value in metrics.items():
       self._writer.add_scalar(name, value, step)
     self._writer.flush()
-    shown = {
-      name: metrics[name]
-      for name in ('discriminator_loss', 'generator_loss', 'd_real', 'd_fake', 'steps_per_second')
-      if name in metrics
-    }
+    shown = {name: metrics[name] for name in self._shown if name in metrics}
     if self._bar is not None:
       # The bar shows steps/s and the time left itself.
       self._bar.set_postfix(

@@ -24,7 +24,7 @@ Options, all off by default (the networks above, parameter for parameter):
   ('projection', Miyato & Koyama 2018).
 * `spectral_norm` (Miyato et al. 2018) on every convolution and dense
   layer of D; `normalization` picks BatchNorm, LayerNorm or nothing in D.
-* The mode-collapse remedies of `jaxgan.remedies` in D: minibatch
+* The mode-collapse remedies of `jaxgan.nn.remedies` in D: minibatch
   discrimination, minibatch standard deviation, PacGAN packing.
 
 Feature matching (Salimans et al. 2016) reads D's final features phi(x),
@@ -43,14 +43,16 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxgan.nn import conditioning, layers, remedies
+from jaxgan.nn import conditioning, convolutions, normalization, remedies
 
 # Radford et al. 2015, section 4: "All weights were initialized from a
 # zero-centered Normal distribution with standard deviation 0.02."
 _weight_init = nn.initializers.normal(stddev=0.02)
 
 
-_NORMALIZATIONS = ('batch_norm', 'layer_norm', 'none')
+# What may follow D's convolutions: the paper's BatchNorm, LayerNorm (for the
+# penalties, which need D to judge each sample alone), or nothing.
+NORMALIZATIONS = ('batch_norm', 'layer_norm', 'none')
 
 
 def _batch_norm_scale_init(key, shape, dtype=jnp.float32):
@@ -71,7 +73,7 @@ class DCGANGenerator(nn.Module):
     num_classes: number of classes of a conditional generator; 0 for an
       unconditional one.
     label_embedding_dim: width of the label embedding concatenated to z.
-    conv_implementation: `layers.Conv` implementation ('auto', 'fast', 'xla').
+    conv_implementation: `convolutions.Conv` implementation ('auto', 'fast', 'xla').
     batch_norm_axis_name: mesh axis over which BatchNorm averages its
       statistics (the global batch under data parallelism), or None.
     dtype: dtype of the computation.
@@ -128,7 +130,7 @@ class DCGANGenerator(nn.Module):
       param_dtype=self.param_dtype,
     )
     conv_transpose = functools.partial(
-      layers.ConvTranspose,
+      convolutions.ConvTranspose,
       kernel_size=4,
       stride=2,
       padding=1,
@@ -167,7 +169,7 @@ class DCGANGenerator(nn.Module):
     if self.upsample_to_image:
       x = conv_transpose(self.channels, name='to_image')(x)
     else:
-      x = layers.Conv(
+      x = convolutions.Conv(
         self.channels,
         kernel_size=3,
         stride=1,
@@ -210,7 +212,7 @@ class DCGANDiscriminator(nn.Module):
     packing: PacGAN degree m: m consecutive images are joined along the
       channels (`remedies.pack`) before the first layer, and D returns one
       logit per pack.
-    conv_implementation: `layers.Conv` implementation ('auto', 'fast', 'xla').
+    conv_implementation: `convolutions.Conv` implementation ('auto', 'fast', 'xla').
     batch_norm_axis_name: mesh axis over which BatchNorm averages its
       statistics, or None.
     dtype: dtype of the computation.
@@ -253,9 +255,9 @@ class DCGANDiscriminator(nn.Module):
         `num_classes` > 0.
     """
     conditioning.check_conditioning(self.conditioning)
-    if self.normalization not in _NORMALIZATIONS:
+    if self.normalization not in NORMALIZATIONS:
       raise ValueError(
-        f'normalization must be one of {_NORMALIZATIONS}, got {self.normalization!r}.'
+        f'normalization must be one of {NORMALIZATIONS}, got {self.normalization!r}.'
       )
     conditioning.check_packing(
       self.packing, num_classes=self.num_classes, module='DCGANDiscriminator'
@@ -266,7 +268,7 @@ class DCGANDiscriminator(nn.Module):
     kwargs = {'dtype': self.dtype, 'param_dtype': self.param_dtype}
 
     def spectral_norm(layer, x):
-      return layers.maybe_spectral_norm(
+      return normalization.maybe_spectral_norm(
         layer, x, spectral_norm=self.spectral_norm, train=train, param_dtype=self.param_dtype
       )
 
@@ -287,7 +289,7 @@ class DCGANDiscriminator(nn.Module):
       # The paper leaves BatchNorm out of D's first layer: normalising the
       # input layer made its samples oscillate.
       normalized = i > 0 and self.normalization != 'none'
-      conv = layers.Conv(
+      conv = convolutions.Conv(
         features,
         kernel_size=4,
         stride=2,

@@ -11,7 +11,7 @@ Options, all off by default (the networks above, parameter for parameter):
   image ('concat') or adds <embed(y), phi(x)> to its logit ('projection',
   Miyato & Koyama 2018).
 * `spectral_norm` (Miyato et al. 2018) on every dense layer of D.
-* The mode-collapse remedies of `jaxgan.remedies` in D: minibatch
+* The mode-collapse remedies of `jaxgan.nn.remedies` in D: minibatch
   discrimination, minibatch standard deviation, PacGAN packing.
 
 Feature matching (Salimans et al. 2016) reads D's final features phi(x),
@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgan.nn import conditioning, layers, remedies
+from jaxgan.nn import conditioning, normalization, remedies
 
 
 class MLPGenerator(nn.Module):
@@ -184,7 +184,7 @@ class MLPDiscriminator(nn.Module):
 
     def dense(features, name, x):
       layer = nn.Dense(features, name=name, **dense_kwargs)
-      return layers.maybe_spectral_norm(
+      return normalization.maybe_spectral_norm(
         layer, x, spectral_norm=self.spectral_norm, train=train, param_dtype=self.param_dtype
       )
 

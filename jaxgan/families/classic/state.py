@@ -95,17 +95,7 @@ def create_state(
   )
 
 
-def generator_variables(state: GANState) -> dict[str, Any]:
-  """G's variables as `generator.apply` takes them."""
-  return {'params': state.generator_params, 'batch_stats': state.generator_batch_stats}
-
-
 def sampling_variables(state: GANState) -> dict[str, Any]:
   """The G that samples and metrics use: the moving average if the run keeps one."""
   params = state.generator_ema_params or state.generator_params
   return {'params': params, 'batch_stats': state.generator_batch_stats}
-
-
-def discriminator_variables(state: GANState) -> dict[str, Any]:
-  """D's variables as `discriminator.apply` takes them."""
-  return {'params': state.discriminator_params, 'batch_stats': state.discriminator_batch_stats}

@@ -34,7 +34,7 @@ from flax.linen import dtypes
 from jax import lax
 
 _DIMENSION_NUMBERS = ('NHWC', 'HWIO', 'NHWC')
-_IMPLEMENTATIONS = ('auto', 'fast', 'xla')
+IMPLEMENTATIONS = ('auto', 'fast', 'xla')
 
 Array = jax.Array
 Initializer = Callable[..., Array]
@@ -311,8 +311,8 @@ def xla_conv_transpose2d(x: Array, kernel: Array, *, stride: int = 2, padding: i
 
 
 def _resolve(implementation: str) -> str:
-  if implementation not in _IMPLEMENTATIONS:
-    raise ValueError(f'implementation must be one of {_IMPLEMENTATIONS}, got {implementation!r}')
+  if implementation not in IMPLEMENTATIONS:
+    raise ValueError(f'implementation must be one of {IMPLEMENTATIONS}, got {implementation!r}')
   if implementation == 'auto':
     # The rewrite only pays where XLA's own lowering is slow: the CPU.
     return 'fast' if jax.default_backend() == 'cpu' else 'xla'
@@ -409,22 +409,3 @@ class ConvTranspose(_ConvBase):
   padding: int = 1
   _fast_op = staticmethod(conv_transpose2d)
   _xla_op = staticmethod(xla_conv_transpose2d)
-
-
-def maybe_spectral_norm(
-  layer: nn.Module, x: jax.Array, *, spectral_norm: bool, train: bool, param_dtype: Any
-) -> jax.Array:
-  """Applies `layer`, through flax's `nn.SpectralNorm` if asked.
-
-  The wrapped layer keeps its own name and parameters (a checkpoint's params
-  do not change with the option); the power iteration's u and sigma go to
-  'batch_stats' under '<layer name>_spectral_norm', and are updated only in
-  training. A convolution's HWIO kernel is normalised as the
-  (k * k * in, out) matrix it reshapes to, the map from one input patch to
-  one output position.
-  """
-  if not spectral_norm:
-    return layer(x)
-  return nn.SpectralNorm(layer, param_dtype=param_dtype, name=f'{layer.name}_spectral_norm')(
-    x, update_stats=train
-  )

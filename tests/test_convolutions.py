@@ -1,4 +1,4 @@
-"""Tests of jaxgan.layers: the fast convolutions equal the plain XLA ones."""
+"""Tests of jaxgan.nn.convolutions: the fast convolutions equal the plain XLA ones."""
 
 import re
 
@@ -11,7 +11,7 @@ import pytest
 from absl.testing import parameterized
 from jax import lax
 
-from jaxgan.nn import layers
+from jaxgan.nn import convolutions
 
 _DN = ('NHWC', 'HWIO', 'NHWC')
 _TOL = dict(rtol=1e-5, atol=1e-4)
@@ -117,7 +117,7 @@ class ConvFunctionsTest(parameterized.TestCase):
     x, kernel = _random(0, (2, height, width, 3)), _random(1, (k, k, 3, 5))
     fast, plain = _values_and_grads(
       [
-        lambda x, w: layers.conv2d(x, w, stride=stride, padding=padding),
+        lambda x, w: convolutions.conv2d(x, w, stride=stride, padding=padding),
         lambda x, w: _plain_conv(x, w, stride, padding),
       ],
       x,
@@ -132,7 +132,7 @@ class ConvFunctionsTest(parameterized.TestCase):
     y, kernel = _random(2, (2, height, width, 5)), _random(3, (k, k, 5, 3))
     fast, definition, flax_layer = _values_and_grads(
       [
-        lambda y, w: layers.conv_transpose2d(y, w, stride=stride, padding=padding),
+        lambda y, w: convolutions.conv_transpose2d(y, w, stride=stride, padding=padding),
         lambda y, w: _adjoint_definition(y, w, stride, padding),
         lambda y, w: _flax_conv_transpose(y, w, stride, padding),
       ],
@@ -148,8 +148,8 @@ class ConvFunctionsTest(parameterized.TestCase):
     x, kernel = _random(4, (2, 7, 7, 3)), _random(5, (4, 4, 3, 5))
 
     def model(x, w):  # Down then up, as in D(G(z)).
-      h = layers.conv2d(x, w, stride=2, padding=1)
-      return jnp.sum(layers.conv_transpose2d(h, jnp.swapaxes(w, 2, 3), stride=2, padding=1) ** 2)
+      h = convolutions.conv2d(x, w, stride=2, padding=1)
+      return jnp.sum(convolutions.conv_transpose2d(h, jnp.swapaxes(w, 2, 3), stride=2, padding=1) ** 2)
 
     def penalty(x, w):  # A gradient penalty: differentiated twice below.
       return jnp.sum(jax.grad(model)(x, w) ** 2)
@@ -170,18 +170,18 @@ class ConvFunctionsTest(parameterized.TestCase):
 
       return jax.jit(jax.grad(lambda x, w: jnp.sum(jax.grad(model)(x, w) ** 2), (0, 1)))
 
-    fast = penalty(layers.conv2d, layers.conv_transpose2d)(x, kernel)
-    plain = penalty(layers.xla_conv2d, layers.xla_conv_transpose2d)(x, kernel)
+    fast = penalty(convolutions.conv2d, convolutions.conv_transpose2d)(x, kernel)
+    plain = penalty(convolutions.xla_conv2d, convolutions.xla_conv_transpose2d)(x, kernel)
     for a, b in zip(fast, plain):  # Entries reach 1e5 and cancel: compare to the scale.
       np.testing.assert_allclose(a, b, atol=1e-5 * float(jnp.max(jnp.abs(b))))
 
 
 class ModulesTest(parameterized.TestCase):
   @parameterized.named_parameters(
-    ('conv_k4s2p1', layers.Conv, 14, 4, 2, 1),
-    ('conv_k3s1p1', layers.Conv, 7, 3, 1, 1),
-    ('conv_t_k4s2p1', layers.ConvTranspose, 7, 4, 2, 1),
-    ('conv_t_k4s1p0', layers.ConvTranspose, 1, 4, 1, 0),
+    ('conv_k4s2p1', convolutions.Conv, 14, 4, 2, 1),
+    ('conv_k3s1p1', convolutions.Conv, 7, 3, 1, 1),
+    ('conv_t_k4s2p1', convolutions.ConvTranspose, 7, 4, 2, 1),
+    ('conv_t_k4s1p0', convolutions.ConvTranspose, 1, 4, 1, 0),
   )
   def test_fast_and_xla_agree(self, cls, size, k, stride, padding):
     x = _random(8, (2, size, size, 3))
@@ -206,7 +206,7 @@ class ModulesTest(parameterized.TestCase):
 
   def test_dtype_and_leading_batch_dims(self):
     x = jnp.ones((3, 2, 7, 7, 4), jnp.float32)
-    module = layers.ConvTranspose(features=2, kernel_size=4, dtype=jnp.bfloat16)
+    module = convolutions.ConvTranspose(features=2, kernel_size=4, dtype=jnp.bfloat16)
     y, params = jax.eval_shape(module.init_with_output, jax.random.key(5), x)
     chex.assert_shape(y, (3, 2, 14, 14, 2))
     self.assertEqual(y.dtype, jnp.bfloat16)
@@ -218,8 +218,8 @@ class ModulesTest(parameterized.TestCase):
         x, _ = jax.eval_shape(module.init_with_output, jax.random.key(6), x)
       return x
 
-    convt = lambda f, s=2, p=1: layers.ConvTranspose(f, 4, stride=s, padding=p)
-    conv = lambda f, s=2, p=1, k=4: layers.Conv(f, k, stride=s, padding=p)
+    convt = lambda f, s=2, p=1: convolutions.ConvTranspose(f, 4, stride=s, padding=p)
+    conv = lambda f, s=2, p=1, k=4: convolutions.Conv(f, k, stride=s, padding=p)
     chex.assert_shape(
       apply([convt(8), convt(4), conv(1, 1, 1, 3)], jnp.ones((2, 7, 7, 16))), (2, 28, 28, 1)
     )
@@ -232,9 +232,9 @@ class ModulesTest(parameterized.TestCase):
   def test_auto_is_fast_on_cpu(self):
     if jax.default_backend() != 'cpu':
       self.skipTest('CPU only')
-    self.assertEqual(layers._resolve('auto'), 'fast')
+    self.assertEqual(convolutions._resolve('auto'), 'fast')
 
   def test_unknown_implementation(self):
-    module = layers.Conv(features=2, kernel_size=3, implementation='cudnn')
+    module = convolutions.Conv(features=2, kernel_size=3, implementation='cudnn')
     with pytest.raises(ValueError, match=re.escape("('auto', 'fast', 'xla')")):
       jax.eval_shape(module.init, jax.random.key(7), jnp.ones((1, 4, 4, 1)))

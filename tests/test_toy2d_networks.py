@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan.families.toy2d import networks as mlp2d
+from jaxgan.families.toy2d import networks
 from jaxgan.nn import remedies
 
 
@@ -17,7 +17,7 @@ def count(params):
 
 
 def test_generator_shape_and_size():
-  generator = mlp2d.PointGenerator()
+  generator = networks.PointGenerator()
   z = jnp.zeros((5, 2))
   # eval_shape: the full-size network's shapes without computing anything.
   variables = jax.eval_shape(lambda: generator.init(jax.random.key(1), z, train=False))
@@ -30,7 +30,7 @@ def test_generator_shape_and_size():
 
 
 def test_generator_train_mode_updates_running_statistics():
-  generator = mlp2d.PointGenerator(hidden_features=(8,))
+  generator = networks.PointGenerator(hidden_features=(8,))
   z = jax.random.normal(jax.random.key(0), (16, 2)) + 3.0
   # Jitted: one compiled program is faster than dispatching op by op.
   variables = jax.jit(functools.partial(generator.init, train=False))(jax.random.key(1), z)
@@ -49,7 +49,7 @@ def test_generator_train_mode_updates_running_statistics():
 
 
 def test_discriminator_shape_and_size():
-  discriminator = mlp2d.MaxoutDiscriminator()
+  discriminator = networks.MaxoutDiscriminator()
   points = jnp.zeros((3, 2))
   params = jax.eval_shape(
     lambda: discriminator.init(jax.random.key(0), points, train=False)['params']
@@ -61,7 +61,7 @@ def test_discriminator_shape_and_size():
 
 
 def test_discriminator_flattens_packs():
-  discriminator = mlp2d.MaxoutDiscriminator(hidden_features=(4,), num_pieces=2)
+  discriminator = networks.MaxoutDiscriminator(hidden_features=(4,), num_pieces=2)
   packs = jnp.zeros((3, 4, 2))  # 3 packs of 4 points.
   params = jax.eval_shape(
     lambda: discriminator.init(jax.random.key(0), packs, train=False)['params']
@@ -73,7 +73,7 @@ def test_discriminator_flattens_packs():
 
 
 def test_linear_maxout_matches_numpy():
-  layer = mlp2d.LinearMaxout(features=3, num_pieces=4, init_stddev=1.0)
+  layer = networks.LinearMaxout(features=3, num_pieces=4, init_stddev=1.0)
   x = jax.random.normal(jax.random.key(0), (5, 2))
   params = jax.jit(layer.init)(jax.random.key(1), x)['params']
   # A nonzero bias, so that the test also checks where it is added.
@@ -100,7 +100,7 @@ _POINTS = jax.random.normal(jax.random.key(10), (8, 2))
 
 
 def _small_discriminator(**kwargs):
-  return mlp2d.MaxoutDiscriminator(hidden_features=(6, 4), num_pieces=2, **kwargs)
+  return networks.MaxoutDiscriminator(hidden_features=(6, 4), num_pieces=2, **kwargs)
 
 
 def _init(module, *args):
@@ -114,7 +114,7 @@ def _apply_train(module, variables, points):
 
 
 def test_default_discriminator_variables_are_unchanged():
-  variables = jax.eval_shape(lambda: _init(mlp2d.MaxoutDiscriminator(), jnp.zeros((3, 2))))
+  variables = jax.eval_shape(lambda: _init(networks.MaxoutDiscriminator(), jnp.zeros((3, 2))))
   assert jax.tree.map(lambda x: x.shape, variables) == {
     'params': {
       'maxout_0': {'dense': {'kernel': (2, 1000), 'bias': (1000,)}},
@@ -128,7 +128,7 @@ def test_default_discriminator_variables_are_unchanged():
 def test_labels_are_rejected():
   labels = jnp.zeros((8,), jnp.int32)
   with pytest.raises(ValueError, match='unconditional'):
-    _init(mlp2d.PointGenerator(hidden_features=(4,)), _POINTS, labels)
+    _init(networks.PointGenerator(hidden_features=(4,)), _POINTS, labels)
   with pytest.raises(ValueError, match='unconditional'):
     _init(_small_discriminator(), _POINTS, labels)
 

@@ -1,9 +1,10 @@
 """Measures a generator: sample quality in the MNIST classifier's feature space.
 
 One protocol, used by training (every `config.eval_every` steps) and by
-`evaluate.py`: draw `num_samples` images from G (fixed noise seed, BatchNorm
-in inference mode), embed them and the 10,000 real MNIST test digits with the
-committed classifier of `jaxgan.classifier`, and compute
+`evaluate.py`: take the images a run's model draws for evaluation (fixed
+inputs, inference mode; `jaxgan.train.evaluation`), embed them and the
+10,000 real MNIST test digits with the committed classifier of
+`jaxgan.eval.classifier`, and compute
 
 - `fid`: Fréchet distance between Gaussian fits of the 128-d features;
 - `kid`: unbiased MMD^2 with the cubic kernel, mean over 100 subsets of 1000;
@@ -17,16 +18,11 @@ samples: the floor that a perfect generator would reach.
 """
 
 import dataclasses
-import json
-import os
-from typing import Callable
 
-import jax
 import numpy as np
 
-from jaxgan.eval import classifier
 from jaxgan import data
-from jaxgan.eval import divergences
+from jaxgan.eval import classifier
 from jaxgan.eval import metrics
 
 FEATURE_NETWORK = (
@@ -50,43 +46,8 @@ def check_evaluable(image_shape: tuple[int, ...], field: str = 'config.eval_ever
     )
 
 
-def balanced_labels(num_samples: int, num_classes: int) -> np.ndarray:
-  """Labels 0, 1, ..., num_classes - 1, 0, 1, ...: every class as often as can be."""
-  return (np.arange(num_samples) % num_classes).astype(np.int32)
-
-
-def generate_images(
-  sample: Callable[..., jax.Array],
-  *,
-  num_samples: int,
-  latent_dim: int,
-  seed: int,
-  batch_size: int = 1000,
-  labels: np.ndarray | None = None,
-) -> np.ndarray:
-  """Draws images from G in batches from a fixed noise seed.
-
-  Args:
-    sample: maps (batch, latent_dim) noise to images in [-1, 1]; with
-      `labels`, called as `sample(z, labels)`.
-    num_samples: how many images.
-    latent_dim: size of z.
-    seed: seed of the noise; the same seed gives the same z at every call.
-    batch_size: images per call of `sample`.
-    labels: for a conditional G, the class of each image, shape
-      (num_samples,).
-
-  Returns:
-    float32 (num_samples, H, W, C).
-  """
-  key = jax.random.key(seed)
-  batches = []
-  for index, start in enumerate(range(0, num_samples, batch_size)):
-    size = min(batch_size, num_samples - start)
-    z = jax.random.normal(jax.random.fold_in(key, index), (size, latent_dim))
-    images = sample(z) if labels is None else sample(z, labels[start : start + size])
-    batches.append(np.asarray(images, np.float32))
-  return np.concatenate(batches)
+# Neighbours of the precision and recall manifolds (Kynkäänniemi et al.: 3).
+_NEIGHBOURS = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,6 +55,9 @@ class _Reference:
   features: np.ndarray
   mean: np.ndarray
   cov: np.ndarray
+  # Each test digit's distance to its k-th nearest test digit: the real
+  # manifold of precision, the same for every sample set scored.
+  radii: np.ndarray
 
 
 class MNISTEvaluator:
@@ -101,16 +65,27 @@ class MNISTEvaluator:
 
   Loading the classifier and embedding the test set happen once, when the
   evaluator is made; each call then embeds only the images it is given.
+
+  Attributes:
+    reference: what samples are compared with, in words.
+    feature_network: the network whose features the metrics use.
+    reads_labels: whether it can tell the digit asked of a sample (true
+      when the training data are MNIST, whose classes are the classifier's).
   """
 
-  def __init__(self, *, data_dir: str | None = None):
+  reference = '10,000 MNIST test digits'
+  feature_network = FEATURE_NETWORK
+
+  def __init__(self, *, data_dir: str | None = None, reads_labels: bool = False):
+    self.reads_labels = reads_labels
     self._data_dir = data_dir
     self._floors: dict[tuple[int, int], dict[str, float]] = {}
     self._params = classifier.load_classifier()
     test_images, _ = data.load_split(data.BUNDLED_MNIST, split='test', data_dir=data_dir)
     features, _ = classifier.classifier_outputs(self._params, test_images)
     mean, cov = classifier.mnist_reference_statistics(data_dir)
-    self._reference = _Reference(features=features, mean=mean, cov=cov)
+    radii = metrics.knn_radii(features, k=_NEIGHBOURS)
+    self._reference = _Reference(features=features, mean=mean, cov=cov, radii=radii)
 
   def __call__(self, images: np.ndarray, labels: np.ndarray | None = None) -> dict[str, float]:
     """Metrics of `images` ((N, 28, 28, 1) in [-1, 1]; N >= 1000 for KID).
@@ -130,10 +105,11 @@ class MNISTEvaluator:
       subset_size=min(1000, len(features), len(reference.features)),
       rng=0,
     )
-    precision_recall = metrics.precision_recall(reference.features, features, k=3)
+    precision_recall = metrics.precision_recall(
+      reference.features, features, k=_NEIGHBOURS, real_radii=reference.radii
+    )
     inception_score, _ = metrics.inception_score(probabilities)
     counts = np.bincount(probabilities.argmax(axis=-1), minlength=probabilities.shape[-1])
-    uniform = np.full(len(counts), 1 / len(counts))
     label_accuracy = {}
     if labels is not None:
       predicted = probabilities.argmax(axis=-1)
@@ -146,7 +122,7 @@ class MNISTEvaluator:
       'recall': float(precision_recall.recall),
       'inception_score': float(inception_score),
       'classes_covered': int(np.count_nonzero(counts)),
-      'class_kl': float(divergences.kl_divergence(counts / counts.sum(), uniform)),
+      'class_kl': metrics.kl_to_uniform(counts),
     }
 
   def real_vs_real(self, num_samples: int, seed: int = 0) -> dict[str, float]:
@@ -165,30 +141,3 @@ class MNISTEvaluator:
       # With their true labels, label_accuracy is the classifier's own.
       self._floors[num_samples, seed] = self(train_images[chosen], train_labels[chosen])
     return self._floors[num_samples, seed]
-
-
-def write_report(
-  path: str,
-  *,
-  step: int,
-  checkpoint: str | None,
-  num_samples: int,
-  results: dict[str, float],
-  floor: dict[str, float],
-  generator: str = 'G with BatchNorm running statistics',
-) -> None:
-  """Writes metrics.json: the figures, and what produced them."""
-  report = {
-    'step': step,
-    'checkpoint': checkpoint,
-    'generator': generator,
-    'num_samples': num_samples,
-    'reference': '10,000 MNIST test digits',
-    'feature_network': FEATURE_NETWORK,
-    'metrics': results,
-    'real_vs_real': floor,
-  }
-  temporary = path + '.tmp'
-  with open(temporary, 'w') as f:
-    json.dump(report, f, indent=2)
-  os.replace(temporary, path)

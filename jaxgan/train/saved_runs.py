@@ -1,0 +1,150 @@
+"""Using a run after (or while) it trains: evaluate or sample its latest checkpoint.
+
+`evaluate.py` and `sample.py` call these. A run is read back from its
+workdir alone: its config.json says what it is, its latest good checkpoint
+holds the state. They run on one device of this process.
+"""
+
+import dataclasses
+from typing import Any
+
+import jax
+import ml_collections
+
+from jaxgan import eval as eval_lib
+from jaxgan import parallel
+from jaxgan.train import checkpointing
+from jaxgan.train import evaluation
+from jaxgan.train import experiment as experiment_lib
+from jaxgan.train import images
+from jaxgan.train import steps
+from jaxgan.train import workdir as workdir_lib
+
+
+@dataclasses.dataclass(frozen=True)
+class SavedRun:
+  """A run read back from its workdir.
+
+  Attributes:
+    experiment: its config resolved (family, data, model) on one device.
+    workdir: its workdir.
+    state: the latest good checkpoint's state.
+    step: that checkpoint's step.
+    checkpoint: the path of that checkpoint.
+  """
+
+  experiment: experiment_lib.Experiment
+  workdir: workdir_lib.Workdir
+  state: Any
+  step: int
+  checkpoint: str
+
+
+def load_run(workdir: str) -> SavedRun:
+  """Reads a workdir's config and restores its latest good checkpoint.
+
+  Raises:
+    ValueError: if the workdir holds no run or no checkpoint, or a run that
+      this version of jaxgan cannot read.
+  """
+  workdir = workdir_lib.Workdir(workdir)
+  saved = workdir.read_config()
+  if saved is None:
+    raise ValueError(
+      f'{workdir.path} holds no config.json: it is not a workdir that train.py wrote. '
+      'Pass the --workdir of a run.'
+    )
+  if 'family' not in saved:
+    raise ValueError(
+      f'{workdir.config} was written by a version of jaxgan before families existed; this '
+      'version cannot read that run. Train it again, or use the version that made it.'
+    )
+  config = ml_collections.ConfigDict(saved)
+  mesh = parallel.make_data_mesh(jax.local_devices()[:1])
+  experiment = experiment_lib.prepare(config, mesh=mesh)
+  if not workdir.checkpoints.exists():
+    raise ValueError(f'{workdir.checkpoints} holds no checkpoint to read.')
+  checkpointer = checkpointing.Checkpointer(
+    workdir.checkpoints, max_to_keep=config.keep_checkpoints
+  )
+  try:
+    restored = checkpointer.restore_latest(experiment.abstract_state)
+  finally:
+    checkpointer.close()
+  if restored is None:
+    raise ValueError(f'{workdir.checkpoints} holds no checkpoint to read.')
+  state = restored[0]
+  step = steps.step_of(state)
+  return SavedRun(experiment, workdir, state, step, str(workdir.checkpoints / str(step)))
+
+
+def evaluate_checkpoint(workdir: str, *, num_samples: int | None = None) -> dict:
+  """Evaluates the latest checkpoint of a run and writes its metrics.json.
+
+  Args:
+    workdir: the run's workdir (it holds config.json and checkpoints/).
+    num_samples: samples to draw; default the run's `config.eval_samples`.
+
+  Returns:
+    {'metrics': ..., 'real_vs_real': ...}.
+
+  Raises:
+    ValueError: if the workdir holds no run, or no evaluator measures its data.
+  """
+  run = load_run(workdir)
+  experiment = run.experiment
+  stream = getattr(experiment.model, 'evaluation_stream', next(iter(experiment.streams)))
+  info = experiment.datasets[stream]
+  eval_lib.check_evaluable(info, field='--num_samples')
+  num_samples = num_samples or experiment.config.eval_samples
+  evaluator = eval_lib.make_evaluator(info, data_dir=experiment.streams[stream].spec.data_dir)
+  report = evaluation.evaluate(
+    experiment.model,
+    run.state,
+    jax.jit(experiment.model.sample),
+    experiment.mesh,
+    evaluator,
+    num_samples=num_samples,
+    seed=experiment.config.seed + 1,
+  )
+  if jax.process_index() == 0:
+    evaluation.write_report(
+      run.workdir,
+      step=run.step,
+      checkpoint=run.checkpoint,
+      num_samples=num_samples,
+      results=report['metrics'],
+      floor=report['real_vs_real'],
+      sampler=experiment.model.sampler,
+      evaluator=evaluator,
+    )
+  return report
+
+
+def sample_checkpoint(
+  workdir: str, *, output: str, label: int | None = None, num_samples: int = 64, seed: int = 0
+) -> str:
+  """Draws a grid of samples from the latest checkpoint of a run into a PNG.
+
+  Args:
+    workdir: the run's workdir.
+    output: path of the PNG to write.
+    label: for a conditional GAN, the class to draw; None draws what the
+      run's own sample grids draw (one row per class).
+    num_samples: samples in the grid.
+    seed: seed of the noise.
+
+  Returns:
+    `output`.
+
+  Raises:
+    ValueError: for a label the run cannot draw.
+  """
+  if num_samples < 1:
+    raise ValueError(f'--num_samples={num_samples} must be at least 1.')
+  run = load_run(workdir)
+  model, mesh = run.experiment.model, run.experiment.mesh
+  grid = model.sample_inputs(seed, num_samples, label=label)
+  samples = steps.to_host(jax.jit(model.sample)(run.state, steps.replicate(mesh, grid.inputs)))
+  images.save_png(output, model.draw(samples, grid.columns))
+  return output

@@ -1,0 +1,129 @@
+"""A family's per-device train step, run data-parallel, K steps per dispatch.
+
+`make_train_call` wraps `model.train_step` in `jax.shard_map` over the `data`
+mesh axis and `jax.jit` (the state donated): one call runs as many steps as
+its batches hold, as a `lax.scan` over them on the devices, so the host
+dispatches once per K steps (`config.steps_per_call`). A GPU, or XLA:CPU on
+a small model, spends a noticeable part of a short step waiting for the
+host otherwise.
+
+Batches arrive as they leave the data pipeline: images as uint8, which the
+call turns into float32 in [-1, 1] on the devices (a quarter of the bytes
+to move, and no host work), labels as int32. Every leaf has the shape
+(steps, batches_per_step, global_batch, ...), split over `data` along its
+third axis.
+"""
+
+from typing import Any, Callable
+
+import jax
+from jax import lax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import NamedSharding, PartitionSpec as P
+
+from jaxgan import families
+from jaxgan import parallel
+
+# (steps, batches_per_step, global_batch, ...): split along the global batch.
+BATCH_PARTITION = P(None, None, parallel.DATA_AXIS)
+
+
+def to_float_images(batch: Any) -> Any:
+  """uint8 [0, 255] leaves -> float32 [-1, 1]; other leaves as they are."""
+
+  def convert(x):
+    if x.dtype != jnp.uint8:
+      return x
+    return x.astype(jnp.float32) * jnp.float32(1 / 127.5) - jnp.float32(1.0)
+
+  return jax.tree.map(convert, batch)
+
+
+def make_train_call(
+  model: families.Model, mesh: jax.sharding.Mesh, state_partition: Any
+) -> Callable[[Any, families.Batch], tuple[Any, families.Metrics]]:
+  """`call(state, batches) -> (state, metrics)`: K train steps in one dispatch.
+
+  Args:
+    model: the family's model; its `train_step` is per-device code.
+    mesh: a mesh with a `data` axis.
+    state_partition: the state's PartitionSpecs (`model.state_partition`).
+
+  Returns:
+    A jitted function of the state (donated) and batches whose leaves have
+    shape (K, batches_per_step, global_batch, ...), sharded as
+    `BATCH_PARTITION`. Its metrics have a leading axis of K: one value per
+    step. K is read from the batches' shape, so one call function serves
+    calls of any length (each length compiles once).
+  """
+
+  def per_device(state, batches):
+    batches = to_float_images(batches)
+    steps = jax.tree.leaves(batches)[0].shape[0]
+    if steps == 1:
+      # No loop around a single step: it compiles to the same program as a
+      # step on its own.
+      state, metrics = model.train_step(state, jax.tree.map(lambda x: x[0], batches))
+      return state, jax.tree.map(lambda m: m[None], metrics)
+    return lax.scan(model.train_step, state, batches)
+
+  # check_vma=False gives pmap's semantics: inside the step every value is
+  # per-device, so the gradient of the replicated parameters is each
+  # device's own and the family's explicit pmean averages them. With the
+  # varying-axes checker on, JAX would instead sum those gradients over the
+  # axis by itself (the transpose of broadcasting a replicated value), and
+  # the hand-written VJPs of jaxgan.nn.convolutions would have to do the same.
+  call = jax.shard_map(
+    per_device,
+    mesh=mesh,
+    in_specs=(state_partition, BATCH_PARTITION),
+    out_specs=(state_partition, P()),
+    check_vma=False,
+  )
+  return jax.jit(call, donate_argnums=0)
+
+
+def global_batches(
+  mesh: jax.sharding.Mesh, local: dict[str, dict[str, np.ndarray]], process_count: int
+) -> families.Batch:
+  """This process's share of a call's batches, as global arrays over the mesh.
+
+  Args:
+    mesh: the `data` mesh.
+    local: `local[stream][feature]` of shape (K, batches_per_step,
+      local_batch, ...): this process's contiguous slice of each global batch.
+    process_count: processes sharing the global batch.
+  """
+  sharding = NamedSharding(mesh, BATCH_PARTITION)
+
+  def to_global(x):
+    shape = (x.shape[0], x.shape[1], x.shape[2] * process_count, *x.shape[3:])
+    return jax.make_array_from_process_local_data(sharding, x, shape)
+
+  return jax.tree.map(to_global, local)
+
+
+def replicate(mesh: jax.sharding.Mesh, tree: Any) -> Any:
+  """Host arrays that every process holds whole, as replicated global arrays."""
+  sharding = NamedSharding(mesh, P())
+  return jax.tree.map(
+    lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)), tree
+  )
+
+
+def to_host(tree: Any) -> Any:
+  """Replicated global arrays as numpy, on every process (each holds a whole copy)."""
+
+  def fetch(x):
+    if not isinstance(x, jax.Array) or x.is_fully_addressable:
+      return np.asarray(jax.device_get(x))
+    return np.asarray(x.addressable_data(0))
+
+  return jax.tree.map(fetch, tree)
+
+
+def step_of(state: Any) -> int:
+  """The step a state has reached: its `step` field (or `'step'` entry)."""
+  step = state['step'] if isinstance(state, dict) else state.step
+  return int(to_host(step))

@@ -1,0 +1,590 @@
+"""Tests of the classic family's train step, run data-parallel as the loop runs it.
+
+Every step here goes through `jaxgan.train.steps.make_train_call` (shard_map
+over the `data` mesh axis, jit, the state donated), one step per call.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import chex
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from jax.sharding import NamedSharding, PartitionSpec as P
+
+from jaxgan import parallel
+from jaxgan.families.classic import dcgan
+from jaxgan.families.classic import mlp
+from jaxgan.families.classic import model as model_lib
+from jaxgan.families.classic import step as step_lib
+from jaxgan.losses import adversarial as losses
+from jaxgan.train import steps
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Shared, so that GANs built alike are equal and share a compiled step.
+SGD = optax.sgd(0.1)
+ADAM = optax.adam(1e-3)
+
+
+def small_models(model: str):
+  """Tiny versions of the two networks, with cross-device BatchNorm."""
+  if model == 'gan':
+    return (
+      mlp.MLPGenerator(
+        image_shape=(8, 8, 1), hidden_features=(16, 32), batch_norm_axis_name=parallel.DATA_AXIS
+      ),
+      mlp.MLPDiscriminator(hidden_features=(32, 16)),
+    )
+  return (
+    dcgan.DCGANGenerator(
+      channels=1,
+      stem_size=4,
+      features=(16, 8),
+      upsample_to_image=False,
+      batch_norm_axis_name=parallel.DATA_AXIS,
+    ),
+    dcgan.DCGANDiscriminator(features=(8, 16), batch_norm_axis_name=parallel.DATA_AXIS),
+  )
+
+
+def small_gan(model, optimizer, *, generator_optimizer=None, **options):
+  """A `model.GAN` of the tiny networks; `options` are `GAN` fields or D fields."""
+  num_classes = options.get('num_classes', 0)
+  module_fields = {
+    name: options.pop(name)
+    for name in ('spectral_norm', 'normalization', 'minibatch_discrimination', 'conditioning')
+    if name in options
+  }
+  generator, discriminator = small_models(model)
+  return model_lib.GAN(
+    generator=generator.clone(num_classes=num_classes),
+    discriminator=discriminator.clone(num_classes=num_classes, **module_fields),
+    generator_optimizer=generator_optimizer or optimizer,
+    discriminator_optimizer=optimizer,
+    latent_dim=10,
+    **options,
+  )
+
+
+# The loop's train call of each (GAN, mesh), made once: a test that runs the
+# same GAN again (on other data) reuses its compiled step.
+_TRAIN_CALLS = {}
+
+
+def setup_gan(gan, mesh):
+  """The replicated step-0 state, and `train_step(state, batch) -> (state, metrics)`.
+
+  `train_step` is the loop's train call (`steps.make_train_call`) for one
+  step: `batch` is what `image_batch` returns, and the metrics lose the
+  call's leading axis.
+  """
+  state = jax.device_put(gan.init(jax.random.key(0)), NamedSharding(mesh, P()))
+  if (gan, mesh) not in _TRAIN_CALLS:
+    _TRAIN_CALLS[gan, mesh] = steps.make_train_call(gan, mesh, gan.state_partition(state))
+  call = _TRAIN_CALLS[gan, mesh]
+
+  def train_step(state, batch):
+    state, metrics = call(state, batch)
+    return state, jax.tree.map(lambda m: m[0], metrics)
+
+  return state, train_step
+
+
+def setup(model, mesh, optimizer, generator_loss=losses.non_saturating_generator_loss, **options):
+  loss = losses.AdversarialLoss(losses.discriminator_loss, generator_loss, True)
+  return setup_gan(small_gan(model, optimizer, loss=loss, **options), mesh)
+
+
+def shard(mesh, batch):
+  """A call's batches, `batch[stream][feature]` of (1, critic_steps, global_batch, ...)."""
+  return jax.device_put(batch, NamedSharding(mesh, steps.BATCH_PARTITION))
+
+
+def image_batch(mesh, seed, size=16, critic_steps=1, num_classes=0):
+  """One step's (critic_steps, size, 8, 8, 1) images in [-1, 1], and labels if asked."""
+  key = jax.random.key(seed)
+  images = jax.random.uniform(key, (1, critic_steps, size, 8, 8, 1), minval=-1, maxval=1)
+  real = {'image': images}
+  if num_classes:
+    real['label'] = jax.random.randint(jax.random.fold_in(key, 1), images.shape[:3], 0, num_classes)
+  return shard(mesh, {step_lib.REAL: real})
+
+
+@pytest.mark.parametrize('model', ['gan', 'dcgan'])
+def test_steps_are_finite_and_compile_once(model):
+  mesh = parallel.make_data_mesh()
+  # The loss is traced once per compilation of the step: a second trace
+  # would mean the step recompiled.
+  chex.clear_trace_counter()  # Counts are kept per function across tests.
+  traced_loss = chex.assert_max_traces(losses.non_saturating_generator_loss, n=1)
+  state, train_step = setup(model, mesh, optax.adam(1e-3, b1=0.5), traced_loss)
+  before = jax.device_get(
+    (state.generator_params, state.generator_batch_stats, state.discriminator_params)
+  )
+  for i in range(3):
+    state, metrics = train_step(state, image_batch(mesh, i))
+    chex.assert_tree_all_finite(
+      (state.generator_params, state.discriminator_params, state.generator_opt_state, metrics)
+    )
+  assert int(state.step) == 3
+  assert set(metrics) >= {
+    'discriminator_loss',
+    'generator_loss',
+    'd_real',
+    'd_fake',
+    'discriminator_grad_norm',
+    'generator_grad_norm',
+  }
+  assert 0 < float(metrics['d_real']) < 1 and 0 < float(metrics['d_fake']) < 1
+  # Both networks and G's BatchNorm statistics moved.
+  after = jax.device_get(
+    (state.generator_params, state.generator_batch_stats, state.discriminator_params)
+  )
+  moved = jax.tree.map(lambda a, b: bool(np.any(a != b)), before, after)
+  assert all(jax.tree.leaves(moved))
+
+
+def test_state_is_donated():
+  mesh = parallel.make_data_mesh()
+  state, train_step = setup('gan', mesh, SGD)
+  old = state
+  state, _ = train_step(state, image_batch(mesh, 0))
+  assert jax.tree.leaves(old.generator_params)[0].is_deleted()
+  assert not jax.tree.leaves(state.generator_params)[0].is_deleted()
+
+
+def run_steps(gan, num_steps=2, *, critic_steps=1, num_classes=0, batches=None):
+  mesh = parallel.make_data_mesh()
+  state, train_step = setup_gan(gan, mesh)
+  for i in range(num_steps):
+    batch = batches[i] if batches else image_batch(mesh, i, 16, critic_steps, num_classes)
+    state, metrics = train_step(state, batch)
+  return jax.device_get(state), {k: float(v) for k, v in jax.device_get(metrics).items()}
+
+
+@pytest.mark.parametrize('loss_name', sorted(losses.ADVERSARIAL_LOSSES))
+def test_every_loss_trains_with_finite_losses(loss_name):
+  loss = losses.ADVERSARIAL_LOSSES[loss_name]
+  options = dict(weight_clip=0.1) if loss_name == 'wasserstein' else {}
+  state, metrics = run_steps(small_gan('gan', ADAM, loss=loss, **options), 3)
+  chex.assert_tree_all_finite((state.generator_params, state.discriminator_params, metrics))
+  # The sigmoid-read probabilities only where D's output is a logit.
+  assert ('d_real' in metrics) == loss.outputs_are_logits
+
+
+def adam_count(opt_state):
+  return int(optax.tree_utils.tree_get(opt_state, 'count'))
+
+
+def max_difference(a, b):
+  return max(jax.tree.leaves(jax.tree.map(lambda x, y: float(np.max(np.abs(x - y))), a, b)))
+
+
+def test_critic_steps_update_d_once_per_real_batch():
+  gan = small_gan('gan', ADAM, critic_steps=3)
+  mesh = parallel.make_data_mesh()
+  batch = image_batch(mesh, 0, 16, critic_steps=3)
+  state, _ = run_steps(gan, 1, batches=[batch])
+  assert adam_count(state.discriminator_opt_state) == 3
+  assert adam_count(state.generator_opt_state) == 1
+  # Each of the three real batches enters D's training: changing any one
+  # of them changes D.
+  for j in range(3):
+    images = np.array(batch[step_lib.REAL]['image'])
+    images[0, j] = -images[0, j]
+    other, _ = run_steps(gan, 1, batches=[shard(mesh, {step_lib.REAL: {'image': images}})])
+    assert max_difference(state.discriminator_params, other.discriminator_params) > 0, j
+
+
+def test_weight_clipping_bounds_every_parameter_of_d():
+  # Large SGD steps push many parameters past the bound.
+  state, _ = run_steps(small_gan('gan', optax.sgd(10.0), weight_clip=0.01), 1)
+  largest = max(float(np.max(np.abs(p))) for p in jax.tree.leaves(state.discriminator_params))
+  assert largest == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize('penalty', ['gradient_penalty_weight', 'r1_gamma'])
+def test_penalties_enter_the_discriminator_update(penalty):
+  plain, _ = run_steps(small_gan('gan', SGD), 1)
+  penalised, metrics = run_steps(small_gan('gan', SGD, **{penalty: 10.0}), 1)
+  name = 'gradient_penalty' if penalty == 'gradient_penalty_weight' else 'r1_penalty'
+  assert np.isfinite(metrics[name]) and metrics[name] > 0
+  # Same G, same data: D differs by the penalty's gradient alone.
+  assert max_difference(plain.discriminator_params, penalised.discriminator_params) > 1e-6
+
+
+# ---------------------------------------------------------------------------
+# The penalty weights, against a hand computation.
+#
+# G is a constant image f (a parameter; z is ignored) and D is linear,
+# D(x) = w . x + b, so with the Wasserstein loss everything is in closed form:
+#   D's loss           mean D(f) - mean D(x_real) = w . (f - mean x_real),
+#   its w-gradient     f - mean x_real (and 0 for b),
+#   grad_x D           w for every input, whatever the interpolation eps is:
+#   WGAN-GP            (||w|| - 1)^2,  w-gradient 2 (||w|| - 1) w / ||w||,
+#   R1                 ||w||^2,        w-gradient 2 w (entering as gamma / 2).
+# With SGD the update is -lr times the gradient.
+
+LINEAR_W = np.array([0.3, -0.2, 0.1, 0.4], np.float32)  # ||w|| = 0.548, not 1.
+LINEAR_B = np.float32(0.1)
+CONSTANT_IMAGE = np.array([0.5, -0.5, 0.25, 0.75], np.float32).reshape(2, 2, 1)
+PENALTY_LEARNING_RATE = 0.1
+PENALTY_SGD = optax.sgd(PENALTY_LEARNING_RATE)
+
+
+class ConstantGenerator(nn.Module):
+  """G(z) = one learned image, whatever z is."""
+
+  @nn.compact
+  def __call__(self, z, labels=None, *, train):
+    image = self.param('image', lambda key: jnp.asarray(CONSTANT_IMAGE))
+    return jnp.broadcast_to(image, (z.shape[0], *image.shape))
+
+
+class LinearDiscriminator(nn.Module):
+  """D(x) = w . flatten(x) + b, starting at LINEAR_W and LINEAR_B."""
+
+  @nn.compact
+  def __call__(self, x, labels=None, *, train):
+    w = self.param('w', lambda key: jnp.asarray(LINEAR_W))
+    b = self.param('b', lambda key: jnp.asarray(LINEAR_B))
+    return x.reshape(x.shape[0], -1) @ w + b
+
+
+def linear_gan_step(**penalty):
+  """One step of the constant G and linear D on a fixed batch: (D after it, G after it, metrics)."""
+  gan = model_lib.GAN(
+    generator=ConstantGenerator(),
+    discriminator=LinearDiscriminator(),
+    generator_optimizer=PENALTY_SGD,
+    discriminator_optimizer=PENALTY_SGD,
+    latent_dim=3,
+    loss=losses.ADVERSARIAL_LOSSES['wasserstein'],
+    **penalty,
+  )
+  mesh = parallel.make_data_mesh()
+  state, train_step = setup_gan(gan, mesh)
+  state, metrics = train_step(state, shard(mesh, {step_lib.REAL: {'image': linear_reals()}}))
+  state, metrics = jax.device_get((state, metrics))
+  return state.discriminator_params, state.generator_params, metrics
+
+
+def linear_reals():
+  """The real batch, (1 step, 1 critic step, 8, 2, 2, 1)."""
+  return np.asarray(jax.random.uniform(jax.random.key(5), (1, 1, 8, 2, 2, 1), minval=-1, maxval=1))
+
+
+def hand_linear_step(*, gradient_penalty_weight=0.0, r1_gamma=0.0):
+  """What `linear_gan_step` should give, from the formulas above."""
+  w, f = LINEAR_W.astype(np.float64), CONSTANT_IMAGE.ravel().astype(np.float64)
+  mean_real = linear_reals().reshape(8, 4).astype(np.float64).mean(axis=0)
+  norm = np.linalg.norm(w)
+  gradient = f - mean_real
+  gradient = gradient + gradient_penalty_weight * 2 * (norm - 1) * w / norm
+  gradient = gradient + r1_gamma / 2 * 2 * w
+  new_w = w - PENALTY_LEARNING_RATE * gradient
+  # G's step goes through the D just updated: G's loss -mean D(f) has the
+  # f-gradient -w_new.
+  new_f = f + PENALTY_LEARNING_RATE * new_w
+  metrics = {
+    'discriminator_loss': w @ (f - mean_real),
+    'real_output': w @ mean_real + LINEAR_B,
+    'fake_output': w @ f + LINEAR_B,
+    'gradient_penalty': (norm - 1) ** 2,
+    'r1_penalty': norm**2,
+    'generator_loss': -(new_w @ f + LINEAR_B),
+  }
+  return new_w, new_f, metrics
+
+
+@pytest.mark.parametrize(
+  'penalty',
+  [
+    dict(gradient_penalty_weight=10.0),
+    dict(gradient_penalty_weight=0.0),
+    # gamma = 4, not 2: with gamma / 2 = 1 a penalty logged weighted would
+    # look the same as one logged as it is.
+    dict(r1_gamma=4.0),
+    dict(r1_gamma=0.0),
+  ],
+  ids=['gp_10', 'gp_0', 'r1_4', 'r1_0'],
+)
+def test_d_update_is_the_hand_computed_one_with_the_penalty_weighted(penalty):
+  d_params, g_params, metrics = linear_gan_step(**penalty)
+  new_w, new_f, hand = hand_linear_step(**penalty)
+  np.testing.assert_allclose(d_params['w'], new_w, rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(d_params['b'], LINEAR_B, rtol=1e-6)  # Its gradient is 0.
+  np.testing.assert_allclose(g_params['image'].ravel(), new_f, rtol=1e-5, atol=1e-6)
+  # A penalty is logged unweighted, and only when it is on.
+  assert ('gradient_penalty' in metrics) == bool(penalty.get('gradient_penalty_weight'))
+  assert ('r1_penalty' in metrics) == bool(penalty.get('r1_gamma'))
+  names = ['discriminator_loss', 'real_output', 'fake_output', 'generator_loss']
+  for name in names + [n for n in ('gradient_penalty', 'r1_penalty') if n in metrics]:
+    np.testing.assert_allclose(metrics[name], hand[name], rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+@pytest.mark.parametrize(
+  'field,weight,factor,gradient',
+  [
+    # lambda * d/dw (||w|| - 1)^2.
+    (
+      'gradient_penalty_weight',
+      10.0,
+      1.0,
+      2 * (np.linalg.norm(LINEAR_W) - 1) * LINEAR_W / np.linalg.norm(LINEAR_W),
+    ),
+    # gamma / 2 * d/dw ||w||^2: the update differs by exactly lr * gamma / 2 * 2w.
+    ('r1_gamma', 4.0, 0.5, 2 * LINEAR_W),
+  ],
+  ids=['gradient_penalty', 'r1'],
+)
+def test_penalty_changes_d_update_by_its_weight_times_its_gradient(field, weight, factor, gradient):
+  off, _, _ = linear_gan_step(**{field: 0.0})
+  on, _, _ = linear_gan_step(**{field: weight})
+  # The adversarial part of the update is the same in both runs (same G,
+  # data and keys), so the difference is the penalty's alone.
+  np.testing.assert_allclose(
+    on['w'] - off['w'], -PENALTY_LEARNING_RATE * weight * factor * gradient, rtol=1e-4, atol=1e-7
+  )
+  np.testing.assert_array_equal(on['b'], off['b'])
+
+
+class TanhDiscriminator(nn.Module):
+  """D(x) = v . tanh(U x) + c: its input gradient depends on where it is taken."""
+
+  @nn.compact
+  def __call__(self, x, labels=None, *, train):
+    hidden = jnp.tanh(nn.Dense(5, name='hidden')(x.reshape(x.shape[0], -1)))
+    return nn.Dense(1, name='output')(hidden)[:, 0]
+
+
+def test_gradient_penalty_of_a_nonlinear_d_is_the_formula_at_the_steps_interpolates():
+  # The penalty's gradient now depends on eps, which the step draws per
+  # example from its key stream (`parallel.example_uniforms` of the step key
+  # folded with critic_steps + 1 + the critic step: 2 for the one critic
+  # step of step 0). Written out here independently: one eps per example,
+  # x_hat between the example and its fake, ||grad_x D(x_hat)|| per example.
+  weight, batch_size = 10.0, 8
+
+  def make_gan(gradient_penalty_weight):
+    return model_lib.GAN(
+      generator=ConstantGenerator(),
+      discriminator=TanhDiscriminator(),
+      generator_optimizer=PENALTY_SGD,
+      discriminator_optimizer=PENALTY_SGD,
+      latent_dim=3,
+      loss=losses.ADVERSARIAL_LOSSES['wasserstein'],
+      gradient_penalty_weight=gradient_penalty_weight,
+    )
+
+  mesh = parallel.make_data_mesh()
+  batch = shard(mesh, {step_lib.REAL: {'image': linear_reals()}})
+  results = []
+  for lam in (0.0, weight):
+    gan = make_gan(lam)
+    state, train_step = setup_gan(gan, mesh)
+    initial = jax.device_get(state)
+    state, metrics = train_step(state, batch)
+    results.append((jax.device_get(state.discriminator_params), jax.device_get(metrics)))
+  (off, _), (on, metrics) = results
+
+  step_key = jax.random.fold_in(initial.key, 0)
+  eps = parallel.example_uniforms(
+    jax.random.fold_in(step_key, 2), first_example=0, batch_size=batch_size
+  )
+  reals = linear_reals().reshape(batch_size, 4)
+  fakes = np.broadcast_to(CONSTANT_IMAGE.ravel(), (batch_size, 4))
+  interpolates = eps[:, None] * reals + (1 - eps[:, None]) * fakes
+
+  def penalty(params):
+    def d_one(x):
+      hidden = jnp.tanh(x @ params['hidden']['kernel'] + params['hidden']['bias'])
+      return (hidden @ params['output']['kernel'] + params['output']['bias'])[0]
+
+    norms = jnp.linalg.norm(jax.vmap(jax.grad(d_one))(interpolates), axis=1)
+    return jnp.mean((norms - 1) ** 2)
+
+  value, gradient = jax.value_and_grad(penalty)(initial.discriminator_params)
+  np.testing.assert_allclose(metrics['gradient_penalty'], value, rtol=1e-5)
+  expected = jax.tree.map(lambda g: -PENALTY_LEARNING_RATE * weight * g, gradient)
+  difference = jax.tree.map(lambda a, b: a - b, on, off)
+  chex.assert_trees_all_close(difference, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_gradient_penalty_works_with_the_layer_norm_dcgan_critic():
+  gan = small_gan(
+    'dcgan',
+    optax.adam(1e-4, b1=0.0, b2=0.9),
+    normalization='layer_norm',
+    loss=losses.ADVERSARIAL_LOSSES['wasserstein'],
+    gradient_penalty_weight=10.0,
+    critic_steps=2,
+  )
+  state, metrics = run_steps(gan, 2, critic_steps=2)
+  chex.assert_tree_all_finite((state.discriminator_params, metrics))
+  assert metrics['gradient_penalty'] > 0
+  assert state.discriminator_batch_stats == {}
+
+
+def test_ema_is_the_moving_average_of_g_and_samples_come_from_it():
+  gan = small_gan('gan', optax.sgd(0.5), ema_decay=0.9)
+  mesh = parallel.make_data_mesh()
+  state, train_step = setup_gan(gan, mesh)
+  initial = jax.device_get(state.generator_params)
+  chex.assert_trees_all_close(jax.device_get(state.generator_ema_params), initial)
+  state, _ = train_step(state, image_batch(mesh, 0))
+  trained = jax.device_get(state.generator_params)
+  expected = jax.tree.map(lambda old, new: 0.9 * old + 0.1 * new, initial, trained)
+  chex.assert_trees_all_close(jax.device_get(state.generator_ema_params), expected, rtol=1e-6)
+  z = jax.random.normal(jax.random.key(9), (4, 10))
+
+  def generate(params):
+    variables = {'params': params, 'batch_stats': state.generator_batch_stats}
+    return gan.generator.apply(variables, z, train=False)
+
+  samples = jax.jit(gan.sample)(state, {'z': z})
+  chex.assert_trees_all_close(samples, generate(state.generator_ema_params), atol=1e-6)
+  # Not G as trained: the two differ after a step.
+  assert float(jnp.max(jnp.abs(samples - generate(state.generator_params)))) > 1e-4
+
+
+@pytest.mark.parametrize('mode', ['replace', 'add'])
+def test_feature_matching_is_gs_loss_or_added_to_it(mode):
+  _, metrics = run_steps(small_gan('gan', ADAM, feature_matching=mode), 1)
+  assert metrics['feature_matching'] > 0
+  expected = metrics['feature_matching']
+  if mode == 'add':
+    expected += metrics['adversarial_generator_loss']
+  assert metrics['generator_loss'] == pytest.approx(expected, rel=1e-5)
+
+
+def test_each_network_takes_its_own_learning_rate():
+  # Two time-scales in the limit: G's learning rate 0 leaves G as it was.
+  gan = small_gan('gan', SGD, generator_optimizer=optax.sgd(0.0))
+  mesh = parallel.make_data_mesh()
+  state, train_step = setup_gan(gan, mesh)
+  before = jax.device_get((state.generator_params, state.discriminator_params))
+  state, _ = train_step(state, image_batch(mesh, 0))
+  chex.assert_trees_all_equal(jax.device_get(state.generator_params), before[0])
+  moved = jax.tree.map(
+    lambda a, b: bool(np.any(a != b)), jax.device_get(state.discriminator_params), before[1]
+  )
+  assert all(jax.tree.leaves(moved))
+
+
+@pytest.mark.parametrize('model', ['gan', 'dcgan'])
+@pytest.mark.parametrize('conditioning', ['concat', 'projection'])
+def test_conditional_gans_train_with_finite_losses(model, conditioning):
+  gan = small_gan(model, ADAM, num_classes=3, conditioning=conditioning)
+  state, metrics = run_steps(gan, 2, num_classes=3)
+  chex.assert_tree_all_finite((state.generator_params, state.discriminator_params, metrics))
+  z = jax.random.normal(jax.random.key(0), (3, 10))
+  images = jax.jit(gan.sample)(state, {'z': z, 'labels': jnp.arange(3)})
+  chex.assert_shape(images, (3, 8, 8, 1))
+  chex.assert_tree_all_finite(images)
+
+
+def test_spectral_norm_state_is_carried_by_the_step():
+  gan = small_gan('gan', ADAM, spectral_norm=True)
+  mesh = parallel.make_data_mesh()
+  state, train_step = setup_gan(gan, mesh)
+  before = jax.device_get(state.discriminator_batch_stats)
+  assert before, 'SpectralNorm keeps its power-iteration vectors in batch_stats'
+  state, metrics = train_step(state, image_batch(mesh, 0))
+  after = jax.device_get(state.discriminator_batch_stats)
+  changed = jax.tree.map(lambda a, b: bool(np.any(a != b)), before, after)
+  assert any(jax.tree.leaves(changed))
+  chex.assert_tree_all_finite((after, metrics))
+
+
+# The cases the 8-device test runs: the two plain GANs, and one that takes
+# every path the step adds (labels, several critic steps, per-example
+# penalty weights, feature matching, the moving average), each with the
+# learning rate of its plain SGD: Adam's normalised update would hide a
+# gradient that is off by a constant factor.
+MULTI_DEVICE_CASES = {
+  'gan': ('gan', 0.5, {}),
+  'dcgan': ('dcgan', 0.5, {}),
+  'conditional_wgan_gp': (
+    'gan',
+    0.01,
+    dict(
+      num_classes=3,
+      critic_steps=2,
+      loss=losses.ADVERSARIAL_LOSSES['wasserstein'],
+      gradient_penalty_weight=10.0,
+      feature_matching='add',
+      ema_decay=0.5,
+    ),
+  ),
+}
+
+
+def multi_device_case(name, mesh):
+  """(state, call, batches) of a case of MULTI_DEVICE_CASES: two steps in one call.
+
+  The loop's call runs them as a `lax.scan` on the devices (config.steps_per_call
+  = 2), so the case checks that path too.
+  """
+  model, learning_rate, options = MULTI_DEVICE_CASES[name]
+  gan = small_gan(model, optax.sgd(learning_rate), **options)
+  state = jax.device_put(gan.init(jax.random.key(0)), NamedSharding(mesh, P()))
+  call = steps.make_train_call(gan, mesh, gan.state_partition(state))
+  critic_steps, num_classes = options.get('critic_steps', 1), options.get('num_classes', 0)
+  batches = [image_batch(mesh, i, 16, critic_steps, num_classes) for i in range(2)]
+  return state, call, shard(mesh, jax.tree.map(lambda *b: jnp.concatenate(b), *batches))
+
+
+# Run in a subprocess: the number of CPU devices is fixed when JAX starts.
+_MULTI_DEVICE_SCRIPT = textwrap.dedent("""
+    import json, sys
+    import jax, numpy as np, optax
+    sys.path.insert(0, {root!r}); sys.path.insert(0, {tests!r})
+    from jaxgan import parallel
+    from test_classic_step import MULTI_DEVICE_CASES, multi_device_case
+    assert jax.device_count() == 8, jax.devices()
+    results = {{}}
+    for model in MULTI_DEVICE_CASES:
+      outputs = []
+      for devices in (jax.devices()[:1], jax.devices()):
+        mesh = parallel.make_data_mesh(devices)
+        state, call, batches = multi_device_case(model, mesh)
+        state, metrics = call(state, batches)
+        metrics = jax.tree.map(lambda m: m[-1], metrics)
+        outputs.append(jax.device_get((state.generator_params, state.discriminator_params,
+                                       state.generator_ema_params,
+                                       state.generator_batch_stats,
+                                       state.discriminator_batch_stats, metrics)))
+      one, eight = outputs
+      differences = jax.tree.map(lambda a, b: float(np.max(np.abs(a - b))), one, eight)
+      scales = jax.tree.map(lambda a: float(np.max(np.abs(a))), one)
+      results[model] = {{'difference': max(jax.tree.leaves(differences)),
+                         'smallest_scale': min(jax.tree.leaves(scales)),
+                         'metrics_one': {{k: float(v) for k, v in one[-1].items()}},
+                         'metrics_eight': {{k: float(v) for k, v in eight[-1].items()}}}}
+    print(json.dumps(results))
+""")
+
+
+def test_eight_devices_give_the_one_device_result():
+  env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=8', JAX_PLATFORMS='cpu')
+  script = _MULTI_DEVICE_SCRIPT.format(root=ROOT, tests=os.path.join(ROOT, 'tests'))
+  completed = subprocess.run(
+    [sys.executable, '-c', script], env=env, capture_output=True, text=True, timeout=600
+  )
+  assert completed.returncode == 0, completed.stderr[-3000:]
+  results = json.loads(completed.stdout.strip().splitlines()[-1])
+  assert sorted(results) == sorted(MULTI_DEVICE_CASES)
+  for model, result in results.items():
+    assert result['difference'] < 1e-4, (model, result)
+    for name, value in result['metrics_one'].items():
+      np.testing.assert_allclose(
+        result['metrics_eight'][name], value, rtol=1e-4, err_msg=f'{model} {name}'
+      )

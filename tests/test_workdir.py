@@ -1,0 +1,28 @@
+"""Tests of the workdir's files: written whole, and the config's changes named."""
+
+import json
+
+from configs import gan as gan_config
+from jaxgan.train import workdir as workdir_lib
+
+
+def test_files_are_replaced_whole_and_leave_no_temporary(tmp_path):
+  path = tmp_path / 'a' / 'metrics.json'
+  workdir_lib.write_text(path, 'old')
+  workdir_lib.write_text(path, 'new')
+  assert path.read_text() == 'new'
+  assert sorted(p.name for p in path.parent.iterdir()) == ['metrics.json']
+
+
+def test_config_round_trip_and_changes(tmp_path):
+  workdir = workdir_lib.Workdir(tmp_path / 'run')
+  assert workdir.read_config() is None and workdir.config_changes(gan_config.get_config()) == []
+  config = gan_config.get_config()
+  workdir.write_config(config)
+  assert workdir.read_config() == json.loads(config.to_json_best_effort())
+  config.model = 'dcgan'
+  config.generator_optimizer.learning_rate = 1e-3
+  assert workdir.config_changes(config) == [
+    'generator_optimizer.learning_rate: 0.0002 -> 0.001',
+    "model: 'gan' -> 'dcgan'",
+  ]
