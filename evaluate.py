@@ -2,10 +2,11 @@
 
   python evaluate.py --workdir=runs/dcgan [--num_samples=10000]
 
-Writes metrics.json into the workdir: FID, KID, precision/recall and the
-classifier Inception Score of G's samples against the MNIST test digits, in
-the feature space of jaxgan's MNIST classifier, beside the same figures for
-real training digits (the floor). See jaxgan/evaluation.py for the protocol.
+Writes metrics.json into the workdir: for MNIST-like images FID, KID,
+precision/recall and the classifier Inception Score of G's samples against
+the MNIST test digits, in the feature space of jaxgan's MNIST classifier;
+for the 2-D mixtures the modes covered; each beside the same figures for
+real data (the floor). See jaxgan/eval/ for the protocols.
 """
 
 from absl import app

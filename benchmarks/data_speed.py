@@ -1,9 +1,9 @@
 """Images/s that jaxgan.data delivers, beside the images/s the DCGAN consumes.
 
-Run by hand (never a test); about 9 minutes on 2 busy cores:
+Run by hand (never a test); about 6.5 minutes on 2 idle cores:
 
-  PYTHONPATH=. python benchmarks/data_speed.py [--rounds 3 --seconds 3]
-  PYTHONPATH=. python benchmarks/data_speed.py --skip_dcgan  # loaders only
+  python benchmarks/data_speed.py [--rounds 3 --seconds 3]
+  python benchmarks/data_speed.py --skip_dcgan  # loaders only
 
 Loaders: `BatchIterator` over bundled MNIST (28x28x1, in memory, batch 64)
 and over a generated folder of 2,000 JPEGs (96 high x 80 wide, smooth
@@ -23,37 +23,41 @@ DCGAN: images/s of the jitted train step (batch 64, configs/dcgan.py at
 steps, run after the loaders so that neither competes with the other.
 
 Measured 2026-12-01 on this repo's 2-core CPU development machine (jax
-0.10.2, grain 0.2.18, Pillow 13.0.0), twice, --rounds 3 --seconds 3, while
-another job's test runs shared the machine (load average 7 to 11 on 2
-cores: absolute figures are low and noisy, compare rows within a run).
-images/s: median of the rounds (min-max); start: seconds to the first batch.
+0.10.2, grain 0.2.18, Pillow 13.0.0) with no other job running,
+`python benchmarks/data_speed.py --rounds 3 --seconds 3`
+(6.5 minutes). images/s: median of the 3 rounds (min-max); start: seconds
+to the first batch.
 
-  | data        | element | workers | run 1                     | run 2                     | start    |
-  | ---         | ---     | ---:    | ---:                      | ---:                      | ---:     |
-  | MNIST 28x28 | batch   | 0       | 407,909 (264,716-474,591) | 387,980 (382,781-450,124) | 0.0      |
-  | MNIST 28x28 | batch   | 1       | 55,463 (50,256-64,789)    | 71,896 (55,116-85,116)    | 6.3-7.0  |
-  | MNIST 28x28 | batch   | 2       | 59,542 (40,469-85,574)    | 72,808 (68,667-86,172)    | 13.1-13.7|
-  | MNIST 28x28 | example | 0       | 3,761 (2,734-6,182)       | 3,580 (3,283-4,869)       | 0.0      |
-  | MNIST 28x28 | example | 2       | 2,141 (1,954-2,232)       | 2,577 (2,182-3,270)       | 13.1-13.6|
-  | JPEG 64x64  | batch   | 0       | 734 (716-1,166)           | 788 (682-833)             | 0.1      |
-  | JPEG 64x64  | batch   | 1       | 1,016 (1,011-1,404)       | 800 (711-996)             | 5.3-6.0  |
-  | JPEG 64x64  | batch   | 2       | 1,017 (934-1,973)         | 760 (701-932)             | 10.8-11.1|
-  | JPEG 64x64  | example | 0       | 654 (649-970)             | 654 (489-920)             | 0.1      |
-  | JPEG 64x64  | example | 2       | 1,044 (955-1,094)         | 1,100 (935-1,123)         | 9.0-11.7 |
+  | data        | element | workers | images/s                  | start |
+  | ---         | ---     | ---:    | ---:                      | ---:  |
+  | MNIST 28x28 | batch   | 0       | 528,754 (448,453-587,441) | 0.0   |
+  | MNIST 28x28 | batch   | 1       | 94,804 (90,191-127,637)   | 2.7   |
+  | MNIST 28x28 | batch   | 2       | 106,453 (93,056-122,536)  | 2.6   |
+  | MNIST 28x28 | example | 0       | 9,768 (8,704-9,982)       | 0.0   |
+  | MNIST 28x28 | example | 2       | 3,747 (3,197-4,320)       | 2.8   |
+  | JPEG 64x64  | batch   | 0       | 1,537 (1,215-1,980)       | 0.0   |
+  | JPEG 64x64  | batch   | 1       | 1,845 (1,567-2,247)       | 2.4   |
+  | JPEG 64x64  | batch   | 2       | 3,411 (2,961-4,178)       | 2.7   |
+  | JPEG 64x64  | example | 0       | 1,354 (1,258-1,402)       | 0.1   |
+  | JPEG 64x64  | example | 2       | 1,319 (1,223-1,431)       | 2.7   |
 
-  DCGAN train step, same runs and load: 28x28 55 and 41 images/s; 64x64 15
-  and 16 images/s (configs/dcgan.py states 3.3 steps/s, 211 images/s, at
-  28x28 on the unloaded machine). These were timed through the train API
-  of commit db7c001 (`dcgan_images_per_second`), in a checkout of that
-  commit with this jaxgan/data copied in.
+  The DCGAN's train call consumes, in the same run: 181 images/s at 28x28
+  (2.8 steps/s of 64) and 49 images/s at 64x64 (0.77 steps/s).
 
-So the loader on its background thread (0 workers) delivers over 7,000x
-what the 28x28 DCGAN consumes on MNIST and over 40x what the 64x64 DCGAN
-consumes on JPEGs; worker processes take 5-14 s to start (each imports jax
-through grain) and, on 2 cores shared with training, buy at most the noise
-of the machine's load for JPEGs and cost 5x for in-memory MNIST (every
-batch crosses shared memory). One grain element per example costs 100x on
-MNIST (per-element bookkeeping) and nothing to gain on JPEGs.
+Two earlier runs of the loaders, with another job's tests loading the
+machine (load average 7 to 11), gave the same ranking at a third to a half
+of these figures (MNIST batch/0 workers 388,000-408,000; JPEG batch with 0,
+1, 2 workers 734-788, 800-1,016, 760-1,017).
+
+So the loader on its background thread (0 workers) delivers about 2,900x
+what the 28x28 DCGAN consumes on MNIST and 31x what the 64x64 DCGAN
+consumes on JPEGs; on these 2 cores, where the training step wants both,
+that is the default. Worker processes take about 2.5 s to start (each
+imports jax through grain); for JPEGs two of them double the rate (what an
+accelerator that eats more than ~1,500 images/s per core needs), and for
+in-memory MNIST they cost 5x (every batch crosses shared memory). One
+grain element per example costs 50x on MNIST (per-element bookkeeping) and
+gains nothing on JPEGs.
 
 Where it is used: `DEFAULT_NUM_WORKERS` in jaxgan/data/spec.py and the
 module docstring of jaxgan/data/pipeline.py.
@@ -63,9 +67,14 @@ import argparse
 import dataclasses
 import os
 import statistics
+import sys
 import time
 
-import grain
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO not in sys.path:
+  sys.path.insert(0, REPO)
+
+import grain  # pylint: disable=g-import-not-at-top
 import numpy as np
 from PIL import Image
 

@@ -2,12 +2,16 @@
 
   python benchmarks/mode_collapse_2d.py --config=benchmarks/configs/gan_2d.py
 
-Ring (8 modes) and grid (25 modes), 10 seeds each, 2,000 steps per run:
-19 minutes at ~35 steps/s on 2 CPU cores shared with other jobs (jax
-0.10.2). Expect an undertrained GAN; that run gave ring 6.3 +- 0.5 modes,
-27.0 +- 4.6% high quality, reverse KL 0.07 +- 0.01, and grid 10.2 +- 0.6
-modes, 1.8 +- 0.2% high quality, reverse KL 0.45 +- 0.04. Writes
-benchmarks/results/mode_collapse_2d.md and one scatter plot per dataset.
+Ring (8 modes) and grid (25 modes), 10 seeds each, 2,000 steps per run,
+each run a `train_and_evaluate` of the toy2d family in its own workdir
+under runs/mode_collapse_2d/gan/: 15 minutes at ~44 steps/s (compilation
+included) on 2 idle CPU cores (jax 0.10.2, 2026-12-01). Expect an
+undertrained GAN; that run gave ring 7.6 +- 0.2 modes, 40.3 +- 4.6% high
+quality, reverse KL 0.13 +- 0.02, and grid 9.4 +- 1.0 modes, 2.7 +- 1.1%
+high quality, reverse KL 0.59 +- 0.08 (before the benchmark ran on the
+generic loop, with another batch order: ring 6.3 +- 0.5 modes, grid 10.2
++- 0.6). Writes benchmarks/results/mode_collapse_2d.md and one scatter plot
+per dataset.
 
 Networks, optimizer and data follow PacGAN's published code
 (fjxmlzn/PacGAN, synthetic_data_experiments/2D*_GAN&PacGAN/config.py) except

@@ -82,6 +82,9 @@ class Model(Protocol):
       metrics.json (e.g. "moving average of G (decay 0.999)").
     progress_metrics: names of the metrics shown on the progress bar and in
       log lines (all metrics go to TensorBoard).
+    evaluation_stream: optional; the stream whose data the samples are
+      evaluated against (a translation's target domain). Without it, the
+      first stream.
   """
 
   sampler: str

@@ -149,21 +149,19 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Any:
     checkpointer.close()
     return state
 
-  iterators = {
-    name: data.BatchIterator(
-      stream.spec,
-      global_batch_size=config.batch_size,
-      seed=config.seed,
-      with_labels=stream.with_labels,
-      process_index=jax.process_index(),
-      process_count=jax.process_count(),
-    )
-    for name, stream in experiment.streams.items()
-  }
+  iterators = {}
   try:
-    if data_state is not None:
-      for name, iterator in iterators.items():
-        iterator.set_state(data_state[name])
+    for name, stream in experiment.streams.items():
+      iterators[name] = data.BatchIterator(
+        stream.spec,
+        global_batch_size=config.batch_size,
+        seed=config.seed,
+        with_labels=stream.with_labels,
+        process_index=jax.process_index(),
+        process_count=jax.process_count(),
+      )
+      if data_state is not None:
+        iterators[name].set_state(data_state[name])
     return _train(
       experiment, workdir, checkpointer, iterators, state, first_step, evaluated, is_primary
     )
