@@ -118,12 +118,12 @@ def prepare(
     for name, stream in streams.items()
   }
   for name, info in datasets.items():
-    per_step = config.batch_size
-    if info.num_examples < per_step:
+    if info.num_examples < config.batch_size:
+      spec = streams[name].spec
       raise ValueError(
-        f'{streams[name].spec.config_field}.source = {streams[name].spec.source!r} holds '
-        f'{info.num_examples} examples, fewer than one batch (config.batch_size = '
-        f'{config.batch_size}); lower the batch size or add data.'
+        f'{spec.config_field}.source = {spec.source!r} holds {info.num_examples} examples, '
+        f'fewer than one batch (config.batch_size = {config.batch_size}); lower the batch '
+        'size or add data.'
       )
   model = family.build(config, datasets)
   shapes = jax.eval_shape(model.init, jax.random.key(0))
