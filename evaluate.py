@@ -12,6 +12,7 @@ real data (the floor). See jaxgan/eval/ for the protocols.
 from absl import app
 from absl import flags
 
+from jaxgan.train import commands
 from jaxgan.train import reporting
 from jaxgan.train import saved_runs
 
@@ -26,7 +27,8 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   reporting.quiet_library_logs()
-  report = saved_runs.evaluate_checkpoint(_WORKDIR.value, num_samples=_NUM_SAMPLES.value)
+  with commands.one_line_errors():
+    report = saved_runs.evaluate_checkpoint(_WORKDIR.value, num_samples=_NUM_SAMPLES.value)
   print(f'{"metric":<18}{"samples":>12}{"real vs real":>14}')
   for name, value in report['metrics'].items():
     floor = report['real_vs_real'].get(name)

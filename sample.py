@@ -12,6 +12,7 @@ from absl import app
 from absl import flags
 from etils import epath
 
+from jaxgan.train import commands
 from jaxgan.train import reporting
 from jaxgan.train import saved_runs
 
@@ -31,13 +32,14 @@ def main(argv):
   if output is None:
     suffix = '' if _LABEL.value is None else f'_label_{_LABEL.value}'
     output = str(epath.Path(_WORKDIR.value) / 'samples' / f'checkpoint{suffix}.png')
-  path = saved_runs.sample_checkpoint(
-    _WORKDIR.value,
-    output=output,
-    label=_LABEL.value,
-    num_samples=_NUM_SAMPLES.value,
-    seed=_SEED.value,
-  )
+  with commands.one_line_errors():
+    path = saved_runs.sample_checkpoint(
+      _WORKDIR.value,
+      output=output,
+      label=_LABEL.value,
+      num_samples=_NUM_SAMPLES.value,
+      seed=_SEED.value,
+    )
   print(f'Written to {path}')
 
 

@@ -12,6 +12,7 @@ from etils import epath
 import jax
 from ml_collections import config_flags
 
+from jaxgan.train import commands
 from jaxgan.train import loop
 from jaxgan.train import reporting
 
@@ -40,8 +41,9 @@ def main(argv):
   if _DISTRIBUTED.value:
     jax.distributed.initialize()
   config_name = epath.Path(config_flags.get_config_filename(flags.FLAGS['config'])).stem
-  loop.train_and_evaluate(_CONFIG.value, _WORKDIR.value or f'runs/{config_name}')
+  with commands.one_line_errors():
+    loop.train_and_evaluate(_CONFIG.value, _WORKDIR.value or f'runs/{config_name}')
 
 
 if __name__ == '__main__':
-  app.run(main)
+  app.run(main, flags_parser=commands.parse_flags)

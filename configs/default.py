@@ -95,6 +95,17 @@ def get_config() -> ml_collections.ConfigDict:
   # More keeps a GPU busy on a small model; every *_every below must be a
   # multiple of it.
   config.steps_per_call = 1
+  # A step that produced a non-finite value (NaN or inf) in the state or its
+  # losses, found by a check fused into every step: 'halt' stops the run
+  # before anything non-finite is saved, keeping every good checkpoint;
+  # 'skip' drops that step's update, counts it in TensorBoard
+  # (skipped_steps), and halts after 100 bad steps in a row.
+  config.nonfinite = 'halt'
+  # Start a new run from the parameters of another run's latest checkpoint
+  # (its workdir): what a changed network or optimizer cannot resume from.
+  # Arrays of the same name and shape are taken; the optimizers' states and
+  # the step start afresh. Only read when this run has no checkpoint yet.
+  config.init_from = ''
 
   # What the run writes into its workdir, every so many steps.
   config.log_every = 100  # Losses to TensorBoard and the terminal.

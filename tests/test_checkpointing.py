@@ -2,6 +2,7 @@
 
 import logging
 import os
+import shutil
 
 import chex
 import jax
@@ -120,3 +121,135 @@ def test_layout_names_arrays_as_orbax_does():
   assert layout['step'] == ((), 'int32')
   # A typed key is saved as its raw key data.
   assert layout['key'] == ((2,), 'uint32')
+
+
+def big_state(seed):
+  """A state with one array large enough to take a 4 KiB run of flipped bytes."""
+  rng = np.random.default_rng(seed)
+  state = {'step': np.int32(seed), 'weights': rng.normal(size=(256, 256)).astype(np.float32)}
+  return jax.device_put(state, NamedSharding(parallel.make_data_mesh(), P()))
+
+
+def flip_bytes_in_the_largest_file(step_folder, count=4096):
+  files = [
+    os.path.join(root, name) for root, _, names in os.walk(step_folder) for name in names
+  ]
+  path = max(files, key=os.path.getsize)
+  content = bytearray(open(path, 'rb').read())
+  middle = len(content) // 2
+  content[middle : middle + count] = bytes(b ^ 0xFF for b in content[middle : middle + count])
+  open(path, 'wb').write(bytes(content))
+
+
+def test_checksums_name_each_array_and_change_with_one_bit():
+  state = checkpointing._to_saveable(make_state(0))
+  sums = checkpointing.checksums(state)
+  assert sorted(sums) == sorted(checkpointing.layout(state))
+  flipped = jax.tree.map(lambda x: x, state)
+  kernel = np.array(flipped['params']['dense']['kernel'])
+  kernel.view(np.uint32)[1, 2] ^= 1  # The lowest bit of one float.
+  flipped['params']['dense']['kernel'] = kernel
+  changed = checkpointing.checksums(flipped)
+  assert [name for name in sums if sums[name] != changed[name]] == ['params.dense.kernel']
+
+
+def test_bit_rot_is_found_by_the_checksums_and_the_checkpoint_set_aside(tmp_path, caplog):
+  directory = tmp_path / 'checkpoints'
+  checkpointer = checkpointing.Checkpointer(directory, max_to_keep=5)
+  good = big_state(1)
+  checkpointer.save(1, good, {'real': {'next_batch': 1}})
+  checkpointer.save(2, big_state(2), {'real': {'next_batch': 2}})
+  checkpointer.close()
+  flip_bytes_in_the_largest_file(directory / '2' / 'state')
+
+  checkpointer = checkpointing.Checkpointer(directory, max_to_keep=5)
+  with caplog.at_level(logging.WARNING):
+    restored, _ = checkpointer.restore_latest(abstract(good))
+  checkpointer.close()
+  np.testing.assert_array_equal(restored['weights'], good['weights'])
+  # Orbax reads the rotten bytes without complaint; the checksum does not match.
+  assert 'weights' in caplog.text and 'differ from their checksums' in caplog.text
+  assert sorted(os.listdir(directory)) == ['1']
+  assert os.listdir(f'{directory}_corrupt')[0].startswith('2-')
+
+
+def test_a_read_only_checkpointer_skips_damage_and_moves_nothing(tmp_path, caplog):
+  directory = tmp_path / 'checkpoints'
+  checkpointer = checkpointing.Checkpointer(directory, max_to_keep=5)
+  good = big_state(1)
+  checkpointer.save(1, good, {'real': {'next_batch': 1}})
+  checkpointer.save(2, big_state(2), {'real': {'next_batch': 2}})
+  checkpointer.close()
+  flip_bytes_in_the_largest_file(directory / '2' / 'state')
+
+  reader = checkpointing.Checkpointer(directory, max_to_keep=5, read_only=True)
+  with caplog.at_level(logging.WARNING):
+    restored, _ = reader.restore_latest(abstract(good))
+  with pytest.raises(ValueError, match='read-only'):
+    reader.save(3, good, {})
+  reader.close()
+  np.testing.assert_array_equal(restored['weights'], good['weights'])
+  assert 'Checkpoint at step 2' in caplog.text
+  assert sorted(os.listdir(directory)) == ['1', '2']
+  assert not os.path.exists(f'{directory}_corrupt')
+  # Nor does it create a folder that is not there.
+  missing = checkpointing.Checkpointer(tmp_path / 'none', max_to_keep=1, read_only=True)
+  missing.close()
+  assert not os.path.exists(tmp_path / 'none')
+
+
+def test_data_positions_that_fail_the_check_count_as_damage(tmp_path):
+  directory = tmp_path / 'checkpoints'
+  checkpointer = checkpointing.Checkpointer(directory, max_to_keep=5)
+  good = make_state(1)
+  checkpointer.save(1, good, {'real': {'next_batch': 1}})
+  checkpointer.save(2, make_state(2), {'real': {'epoch': 0, 'index': 999999}})
+  checkpointer.wait()
+
+  def check_data(data_state):
+    if 'next_batch' not in data_state['real']:
+      raise ValueError('not a data position')
+
+  restored, data_state = checkpointer.restore_latest(abstract(good), check_data=check_data)
+  checkpointer.close()
+  assert data_state == {'real': {'next_batch': 1}}
+  assert_same_state(restored, good)
+  assert sorted(os.listdir(directory)) == ['1']
+
+
+def test_a_damaged_checkpoint_that_cannot_be_moved_stops_with_one_line(tmp_path, monkeypatch):
+  directory = tmp_path / 'checkpoints'
+  checkpointer = checkpointing.Checkpointer(directory, max_to_keep=5)
+  checkpointer.save(1, make_state(1), {'real': {'next_batch': 1}})
+  checkpointer.close()
+  os.makedirs(directory / '2')  # Damaged: an empty step folder.
+
+  # As for a folder this user may not move (as root, permissions cannot show it).
+  def refuse(self, target):
+    raise PermissionError(13, 'Permission denied', str(self))
+
+  checkpointer = checkpointing.Checkpointer(directory, max_to_keep=5)
+  monkeypatch.setattr(type(checkpointer.directory), 'rename', refuse)
+  with pytest.raises(checkpointing.DamagedCheckpointError) as error:
+    checkpointer.restore_latest(abstract(make_state(1)))
+  monkeypatch.undo()
+  checkpointer.close()
+  message = str(error.value)
+  assert 'step 2' in message and 'PermissionError' in message and 'yourself' in message
+  assert '\n' not in message
+  assert sorted(os.listdir(directory)) == ['1', '2']
+
+
+def test_a_checkpoint_without_checksums_is_read_with_a_warning(tmp_path, caplog):
+  directory = tmp_path / 'checkpoints'
+  checkpointer = checkpointing.Checkpointer(directory, max_to_keep=5)
+  good = make_state(1)
+  checkpointer.save(1, good, {'real': {'next_batch': 1}})
+  checkpointer.close()
+  shutil.rmtree(directory / '1' / 'checksums')
+  checkpointer = checkpointing.Checkpointer(directory, max_to_keep=5)
+  with caplog.at_level(logging.WARNING):
+    restored, _ = checkpointer.restore_latest(abstract(good))
+  checkpointer.close()
+  assert_same_state(restored, good)
+  assert 'has no checksums' in caplog.text

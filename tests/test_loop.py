@@ -83,6 +83,12 @@ def assert_bitwise_equal(a, b):
       dict(generator_optimizer=dict(decay_to_zero_steps=40)),
       'config.generator_optimizer: warmup_steps (0) and decay_to_zero_steps (40)',
     ),
+    (dict(seed=-1), 'config.seed = -1'),
+    (dict(nonfinite='stop'), "config.nonfinite = 'stop'"),
+    (dict(generator_optimizer=dict(learning_rate=float('nan'))), 'learning_rate = nan'),
+    (dict(discriminator_optimizer=dict(learning_rate=-1e-4)), 'learning_rate = -0.0001'),
+    (dict(generator_optimizer=dict(b1=1.0)), 'config.generator_optimizer.b1 = 1.0'),
+    (dict(init_from='/no/such/run'), "config.init_from = '/no/such/run'"),
   ],
   ids=[
     'family',
@@ -105,6 +111,12 @@ def assert_bitwise_equal(a, b):
     'packing_with_labels',
     'conditioning',
     'schedule',
+    'seed',
+    'nonfinite',
+    'nan_learning_rate',
+    'negative_learning_rate',
+    'adam_beta',
+    'init_from',
   ],
 )
 def test_config_mistakes_fail_before_anything_is_written(tmp_path, data_dir, overrides, message):
@@ -137,6 +149,7 @@ def test_a_workdir_is_not_resumed_with_a_config_of_another_layout(tmp_path, data
     with pytest.raises(ValueError, match='another state layout.*Nothing was changed') as error:
       loop.train_and_evaluate(gan_test_config(data_dir, num_steps=4, **overrides), workdir)
     assert change in str(error.value)
+    assert f'--config.init_from={workdir}' in str(error.value)
     # The run's checkpoints and config stay as they were.
     assert os.listdir(os.path.join(workdir, 'checkpoints')) == ['2']
     assert not os.path.exists(os.path.join(workdir, 'checkpoints_corrupt'))
@@ -281,6 +294,143 @@ def test_damaged_latest_checkpoint_is_set_aside(tmp_path, data_dir, caplog):
   assert len(set_aside) == 1 and set_aside[0].startswith('20-')
   # Resumed from step 10, it still follows the uninterrupted run exactly.
   assert_bitwise_equal(restore(workdir), restore(straight))
+
+
+def test_bad_data_positions_in_the_latest_checkpoint_fall_back_to_the_one_before(
+  tmp_path, data_dir, caplog
+):
+  workdir = str(tmp_path)
+  loop.train_and_evaluate(gan_test_config(data_dir, num_steps=20), workdir)
+  # Valid JSON, impossible as a position.
+  position = os.path.join(workdir, 'checkpoints', '20', 'data', 'metadata')
+  with open(position, 'w') as f:
+    json.dump({'real': {'epoch': 0, 'index': 999999}}, f)
+  with caplog.at_level(logging.INFO):
+    state = loop.train_and_evaluate(gan_test_config(data_dir, num_steps=20), workdir)
+  assert 'Checkpoint at step 20' in caplog.text
+  assert 'Resuming from the checkpoint at step 10' in caplog.text
+  assert int(state.step) == 20
+  assert os.listdir(os.path.join(workdir, 'checkpoints_corrupt'))[0].startswith('20-')
+
+
+def all_finite(tree):
+  return all(np.all(np.isfinite(x)) for x in jax.tree.leaves(tree) if np.asarray(x).dtype.kind == 'f')
+
+
+def test_a_diverging_run_halts_before_saving_and_keeps_every_good_checkpoint(tmp_path, data_dir):
+  workdir = str(tmp_path)
+  loop.train_and_evaluate(gan_test_config(data_dir, num_steps=20, keep_checkpoints=2), workdir)
+  good = restore(workdir)
+  exploding = dict(
+    num_steps=60,
+    keep_checkpoints=2,
+    generator_optimizer=dict(learning_rate=1e6),
+    discriminator_optimizer=dict(learning_rate=1e6),
+  )
+  with pytest.raises(FloatingPointError) as error:
+    loop.train_and_evaluate(gan_test_config(data_dir, **exploding), workdir)
+  message = str(error.value)
+  assert 'Step 21 produced non-finite values' in message
+  assert f'the last good checkpoint is step 20 in {workdir}' in message
+  assert '--config.nonfinite=skip' in message
+  # Nothing was saved past step 20, and rotation took nothing away.
+  assert sorted(os.listdir(os.path.join(workdir, 'checkpoints'))) == ['10', '20']
+  assert_bitwise_equal(restore(workdir), good)
+
+  # Under 'skip', each bad step is dropped: the run ends with a finite
+  # state, which is step 20's since every step at this rate goes bad.
+  state = loop.train_and_evaluate(
+    gan_test_config(data_dir, nonfinite='skip', **exploding), workdir
+  )
+  assert int(state.step) == 60
+  assert sorted(os.listdir(os.path.join(workdir, 'checkpoints'))) == ['50', '60']
+  final, _ = restore(workdir)
+  assert all_finite(final)
+  chex.assert_trees_all_equal(final.generator_params, good[0].generator_params)
+
+
+def test_a_resume_may_change_the_schedule_and_init_from_starts_a_new_layout(
+  tmp_path, data_dir, caplog
+):
+  old = str(tmp_path / 'old')
+  loop.train_and_evaluate(gan_test_config(data_dir, num_steps=10), old)
+  # Learning rates, lengths and cadences change on a resume, and it says so.
+  with caplog.at_level(logging.INFO):
+    state = loop.train_and_evaluate(
+      gan_test_config(
+        data_dir, num_steps=20, log_every=5, generator_optimizer=dict(learning_rate=1e-4)
+      ),
+      old,
+    )
+  assert int(state.step) == 20
+  assert 'Resuming from the checkpoint at step 10' in caplog.text
+  assert 'generator_optimizer.learning_rate: 0.0002 -> 0.0001' in caplog.text
+
+  # Another optimizer cannot resume (test above); a new run starts from the
+  # old parameters, with fresh optimizer states and step.
+  new_config = gan_test_config(data_dir, num_steps=10, generator_optimizer=dict(name='rmsprop'))
+  new_config.init_from = old
+  started = loop._initialize_from(experiment.prepare(new_config), old)
+  old_state, _ = restore(old)
+  chex.assert_trees_all_equal(
+    (started.generator_params, started.discriminator_params),
+    (old_state.generator_params, old_state.discriminator_params),
+  )
+  assert int(started.step) == 0
+  assert int(started.discriminator_opt_state[0].count) == 0
+  new = str(tmp_path / 'new')
+  assert int(loop.train_and_evaluate(new_config, new).step) == 10
+  assert sorted(os.listdir(os.path.join(new, 'checkpoints'))) == ['10']
+
+
+def test_a_workdir_this_user_cannot_write_is_refused_before_anything_is_written(
+  tmp_path, data_dir, monkeypatch
+):
+  workdir = str(tmp_path / 'run')
+  loop.train_and_evaluate(gan_test_config(data_dir, num_steps=2, checkpoint_every=2), workdir)
+  before = sorted(os.listdir(workdir)), open(os.path.join(workdir, 'config.json')).read()
+  checkpoints = os.path.join(workdir, 'checkpoints')
+  # As chmod a-w would for a user other than root (root writes anyway).
+  real_access = os.access
+  monkeypatch.setattr(os, 'access', lambda path, mode: str(path) != checkpoints and real_access(path, mode))
+  with pytest.raises(ValueError, match=f'{checkpoints} is not writable'):
+    loop.train_and_evaluate(gan_test_config(data_dir, num_steps=4), workdir)
+  assert (sorted(os.listdir(workdir)), open(os.path.join(workdir, 'config.json')).read()) == before
+  assert os.listdir(checkpoints) == ['2']
+
+
+@pytest.mark.parametrize('during', ['evaluation', 'save'])
+def test_a_signal_during_an_evaluation_or_a_save_saves_that_step_at_once(tmp_path, data_dir, during):
+  """SIGTERM as step 100 ends; an evaluation or a checkpoint of step 100 then runs."""
+  workdir = str(tmp_path)
+  flags = (
+    dict(eval_every=100, eval_samples=10000)
+    if during == 'evaluation'
+    else dict(checkpoint_every=100)
+  )
+  command = _train_command(workdir, data_dir, num_steps=200, log_every=100, **flags)
+  process = subprocess.Popen(
+    command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+  )
+  lines = []
+  try:
+    for line in process.stdout:
+      lines.append(line)
+      if 'step 100/200' in line:  # Logged before the step's save and evaluation.
+        process.send_signal(signal.SIGTERM)
+        break
+    output = ''.join(lines) + process.communicate(timeout=300)[0]
+  finally:
+    process.kill()
+  assert process.returncode == 0, output[-3000:]
+  stopped = re.search(r'Stopped by SIGTERM at step (\d+); the checkpoint is saved', output)
+  assert stopped, output[-3000:]
+  assert os.listdir(os.path.join(workdir, 'checkpoints')) == [stopped.group(1)]
+  assert int(restore(workdir)[0].step) == int(stopped.group(1))
+  if during == 'evaluation':
+    # The evaluation was dropped, not waited out: it wrote nothing.
+    assert not os.path.exists(os.path.join(workdir, 'metrics.json'))
+    assert 'fid=' not in output
 
 
 def pixel_frechet_distance(model, state, real):

@@ -34,7 +34,8 @@ def read_metrics(workdir):
 def test_training_and_evaluate_checkpoint_write_metrics_json(tmp_path, data_dir):
   workdir = str(tmp_path)
   loop.train_and_evaluate(
-    small_config(gan_config, data_dir, eval_every=20, eval_samples=1000), workdir
+    small_config(gan_config, data_dir, eval_every=20, eval_samples=1000, checkpoint_every=10),
+    workdir,
   )
   during_training = read_metrics(workdir)
   assert during_training['step'] == 20 and during_training['checkpoint'] is None
@@ -50,6 +51,19 @@ def test_training_and_evaluate_checkpoint_write_metrics_json(tmp_path, data_dir)
   assert written['metrics'] == during_training['metrics']
   # Twenty steps in, G is far from the data, and further than real digits.
   assert written['metrics']['fid'] > 10 * written['real_vs_real']['fid']
+
+  # A damaged latest checkpoint: reading the run takes the one before and
+  # leaves the damage where it is, for training to move aside.
+  checkpoints = os.path.join(workdir, 'checkpoints')
+  for root, _, files in os.walk(os.path.join(checkpoints, '20', 'state')):
+    for name in files:
+      open(os.path.join(root, name), 'w').close()
+  assert saved_runs.load_run(workdir).step == 10
+  assert sorted(os.listdir(checkpoints)) == ['10', '20']
+  assert not os.path.exists(checkpoints + '_corrupt')
+  for count in (0, -5):
+    with pytest.raises(ValueError, match=f'--num_samples={count} must be at least 1'):
+      saved_runs.evaluate_checkpoint(workdir, num_samples=count)
 
 
 def test_evaluate_checkpoint_needs_a_run(tmp_path):

@@ -60,3 +60,47 @@ def test_replicated_inputs_come_back_whole():
   mesh = parallel.make_data_mesh()
   inputs = {'z': np.arange(6.0).reshape(3, 2)}
   np.testing.assert_array_equal(steps.to_host(steps.replicate(mesh, inputs))['z'], inputs['z'])
+
+
+class _Exploding:
+  """A model whose step multiplies its weight by the batch's mean, counting steps."""
+
+  def train_step(self, state, batch):
+    scale = jax.lax.pmean(jnp.mean(batch['real']['x']), parallel.DATA_AXIS)
+    weight = state['weight'] * scale
+    return {'step': state['step'] + 1, 'weight': weight}, {'loss': jnp.sum(weight)}
+
+  def state_partition(self, state):
+    return families.replicated(state)
+
+
+def _exploding_run(nonfinite, scales):
+  mesh = parallel.make_data_mesh()
+  model = _Exploding()
+  state = {'step': jnp.zeros((), jnp.int32), 'weight': jnp.ones((3,))}
+  call = steps.make_train_call(model, mesh, model.state_partition(state), nonfinite=nonfinite)
+  x = np.broadcast_to(np.asarray(scales, np.float32)[:, None, None], (len(scales), 1, 8))
+  return call(state, steps.global_batches(mesh, {'real': {'x': np.array(x)}}, 1))
+
+
+def test_each_step_says_whether_all_it_produced_is_finite():
+  # The second step overflows float32 (1e30 * 1e30), the third makes NaN (inf * 0).
+  state, metrics = _exploding_run('halt', [1e30, 1e30, 0.0, 2.0])
+  np.testing.assert_array_equal(steps.to_host(metrics)[steps.FINITE_METRIC], [1, 0, 0, 0])
+  # 'halt' changes nothing on the devices: the loop stops before saving.
+  assert steps.step_of(state) == 4
+  assert np.isnan(np.asarray(state['weight'])).all()
+
+
+def test_skip_drops_a_bad_steps_floats_and_moves_its_counters_on():
+  state, metrics = _exploding_run('skip', [2.0, 1e30, 1e30, 3.0])
+  np.testing.assert_array_equal(steps.to_host(metrics)[steps.FINITE_METRIC], [1, 1, 0, 1])
+  # 1 * 2 * 1e30, the overflow dropped, then * 3; the step counts all four.
+  np.testing.assert_allclose(np.asarray(state['weight']), [6e30] * 3, rtol=1e-6)
+  assert steps.step_of(state) == 4
+
+
+def test_finiteness_looks_at_floats_only():
+  assert bool(steps.all_finite({'count': jnp.int32(2**31 - 1), 'x': jnp.ones(2)}))
+  assert not bool(steps.all_finite({'x': jnp.array([1.0, jnp.inf])}))
+  assert bool(steps.all_finite({}))

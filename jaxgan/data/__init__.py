@@ -28,6 +28,7 @@ from jaxgan.data import mixtures
 from jaxgan.data import sources
 from jaxgan.data import transforms
 from jaxgan.data.pipeline import BatchIterator
+from jaxgan.data.pipeline import check_state
 from jaxgan.data.pipeline import epoch_permutation
 from jaxgan.data.sources import BUNDLED_MNIST
 from jaxgan.data.sources import DatasetInfo

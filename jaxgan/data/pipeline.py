@@ -55,6 +55,19 @@ _MAX_SEED = 2**32
 _STATE_IDENTITY = ('source', 'split', 'seed', 'global_batch_size', 'num_examples')
 
 
+def check_state(state: Any) -> None:
+  """Raises ValueError unless `state` has the form of a `BatchIterator` state.
+
+  A checkpoint whose data positions fail this is damaged; one that passes
+  may still belong to another stream, which `set_state` refuses.
+  """
+  if not isinstance(state, dict) or any(key not in state for key in _STATE_IDENTITY):
+    raise ValueError(f'Not a BatchIterator state: {state!r}')
+  next_batch = state.get('next_batch')
+  if not isinstance(next_batch, int) or isinstance(next_batch, bool) or next_batch < 0:
+    raise ValueError(f'next_batch={next_batch!r} in the data state is not a batch index.')
+
+
 def epoch_permutation(seed: int, epoch: int, num_examples: int) -> np.ndarray:
   """The order in which epoch `epoch` of a run seeded `seed` visits the examples."""
   return np.random.default_rng(np.random.SeedSequence([seed, epoch])).permutation(num_examples)
@@ -304,22 +317,17 @@ class BatchIterator(Iterator[dict[str, np.ndarray]]):
       ValueError: if `state` comes from another dataset, split, seed, global
         batch size, or a dataset whose size has changed since.
     """
+    check_state(state)
     mine = self.get_state()
-    try:
-      next_batch = state['next_batch']
-      differ = {key: state[key] for key in _STATE_IDENTITY if state[key] != mine[key]}
-    except (KeyError, TypeError) as e:
-      raise ValueError(f'Not a BatchIterator state: {state!r}') from e
+    differ = {key: state[key] for key in _STATE_IDENTITY if state[key] != mine[key]}
     if differ:
       raise ValueError(
         f'The data state {json.dumps(differ)} is not from this stream '
         f'({json.dumps({key: mine[key] for key in differ})}); resume with the '
         "run's own data source, split, seed and batch size, or start a new workdir."
       )
-    if not isinstance(next_batch, int) or isinstance(next_batch, bool) or next_batch < 0:
-      raise ValueError(f'next_batch={next_batch!r} in the data state is not a batch index.')
     self._close_iterator()
-    self._next_batch = next_batch
+    self._next_batch = state['next_batch']
 
   def _close_iterator(self) -> None:
     if self._iterator is not None:

@@ -20,6 +20,7 @@ from jax.sharding import NamedSharding
 from jaxgan import data
 from jaxgan import families
 from jaxgan import parallel
+from jaxgan.train import steps
 
 # Fields every config has (configs/default.py), checked here.
 _POSITIVE_FIELDS = (
@@ -76,6 +77,12 @@ def check_loop_config(
   for field in _POSITIVE_FIELDS:
     if config[field] < 1:
       raise ValueError(f'config.{field} = {config[field]} must be at least 1.')
+  if config.seed < 0:
+    raise ValueError(f'config.seed = {config.seed} must be 0 or more.')
+  if config.nonfinite not in steps.NONFINITE_POLICIES:
+    raise ValueError(
+      f'config.nonfinite = {config.nonfinite!r} is not one of {steps.NONFINITE_POLICIES}.'
+    )
   if config.eval_every < 0:
     raise ValueError(f'config.eval_every = {config.eval_every} must be 0 (never) or more.')
   for field in _EVERY_FIELDS:

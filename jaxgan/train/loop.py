@@ -54,30 +54,162 @@ def _restore(
   checkpointer: checkpointing.Checkpointer,
   experiment: experiment_lib.Experiment,
   workdir: workdir_lib.Workdir,
-) -> tuple[Any, dict | None]:
-  """The latest good checkpoint's state and data positions, or a fresh state."""
+) -> tuple[Any, dict] | None:
+  """The latest good checkpoint's state and data positions, or None."""
+
+  def check_data(data_state: dict) -> None:
+    for name in experiment.streams:
+      if name not in data_state:
+        raise ValueError(f'it holds no data position for the stream {name!r}')
+      data.check_state(data_state[name])
+
   try:
-    restored = checkpointer.restore_latest(experiment.abstract_state)
+    return checkpointer.restore_latest(experiment.abstract_state, check_data=check_data)
   except checkpointing.LayoutError as error:
     changes = workdir.config_changes(experiment.config)
     raise ValueError(
       f'The workdir {workdir.path} holds checkpoints of another state layout '
       f'({"; ".join(error.differences)}), which this config cannot resume'
       + (f"; its config differs from the run's in {'; '.join(changes)}" if changes else '')
-      + '. Nothing was changed. Use a new --workdir, or the config that run was made with.'
+      + '. Nothing was changed. Use the config that run was made with, a new --workdir, or '
+      f'a new --workdir with --config.init_from={workdir.path} to start a new run from its '
+      'parameters.'
     ) from error
-  if restored is None:
-    return experiment.init(experiment.config.seed), None
-  return restored
 
 
-def _check_finite(metrics: dict[str, np.ndarray], step: int, checkpoints: str) -> None:
-  bad = {name: value.tolist() for name, value in metrics.items() if not np.all(np.isfinite(value))}
-  if bad:
+def _is_fresh_on_init_from(name: str) -> bool:
+  """Arrays a run started from another's parameters does not take: its own
+  step and key, and the optimizers' states (moments of another run's
+  gradients, counts that drive its schedules)."""
+  top = name.split('.')[0]
+  return top in ('step', 'key') or top.endswith('opt_state')
+
+
+def _initialize_from(experiment: experiment_lib.Experiment, init_from: str) -> Any:
+  """A fresh state with the arrays of another run's latest checkpoint put in."""
+  source = workdir_lib.Workdir(init_from)
+  if not source.checkpoints.exists():
+    raise ValueError(
+      f'config.init_from = {init_from!r} holds no checkpoints/: pass the --workdir of a run '
+      'of train.py.'
+    )
+  reader = checkpointing.Checkpointer(source.checkpoints, max_to_keep=1, read_only=True)
+  try:
+    found = reader.restore_latest_arrays()
+  finally:
+    reader.close()
+  if found is None:
+    raise ValueError(f'config.init_from = {init_from!r} holds no checkpoint that restores.')
+  source_step, arrays = found
+  taken, differing = [], []
+
+  def take(path, fresh):
+    name = checkpointing.array_name(path)
+    if _is_fresh_on_init_from(name):
+      return fresh
+    old = arrays.get(name)
+    if old is None or old.shape != fresh.shape or old.dtype != fresh.dtype:
+      differing.append(name)
+      return fresh
+    taken.append(name)
+    return jax.device_put(old, fresh.sharding)
+
+  state = jax.tree_util.tree_map_with_path(take, experiment.init(experiment.config.seed))
+  if not taken:
+    raise ValueError(
+      f'config.init_from = {init_from!r} holds no array of the same name and shape as this '
+      f"run's ({', '.join(differing[:3])}, ...): it is a run of another model."
+    )
+  logging.info(
+    'Started from the parameters of %s at step %d: %d arrays taken; the optimizers and the '
+    'step start afresh.',
+    init_from,
+    source_step,
+    len(taken),
+  )
+  if differing:
+    logging.warning(
+      '%d arrays of this run are not in %s with the same shape and start afresh: %s.',
+      len(differing),
+      init_from,
+      ', '.join(differing[:8]) + (', ...' if len(differing) > 8 else ''),
+    )
+  return state
+
+
+# Under nonfinite='skip', this many bad steps in a row mean the run has
+# diverged for good, not that it met an odd batch: it halts.
+_DIVERGED_AFTER = 100
+
+
+class _StepChecks:
+  """The `finite` flags of the steps since the last look, and what to do about them.
+
+  The flags stay on the devices until something needs the state to be good
+  (a log line, a checkpoint, a sample grid, an evaluation, a stop), so the
+  host does not wait on the devices after every call.
+  """
+
+  def __init__(self, policy: str, checkpointer: checkpointing.Checkpointer):
+    self._policy = policy
+    self._checkpointer = checkpointer
+    self._pending: list[tuple[int, jax.Array]] = []  # (the call's first step, its flags)
+    self.skipped = 0  # Steps dropped under 'skip' since this process started.
+    self._skipped_in_a_row = 0
+
+  def add(self, first_step: int, metrics: dict) -> dict:
+    """Takes the call's flags out of its metrics; returns the other metrics."""
+    metrics = dict(metrics)
+    self._pending.append((first_step, metrics.pop(steps.FINITE_METRIC)))
+    return metrics
+
+  def look(self, last_metrics: dict[str, np.ndarray] | None) -> None:
+    """Raises FloatingPointError if the run must halt; counts skipped steps.
+
+    Args:
+      last_metrics: the last call's metrics on the host, named in the message.
+    """
+    if not self._pending:
+      return
+    firsts = [first for first, _ in self._pending]
+    flags = steps.to_host([flag for _, flag in self._pending])
+    self._pending = []
+    bad_steps = []
+    for first, call in zip(firsts, flags):
+      for i, good in enumerate(call):
+        self._skipped_in_a_row = 0 if good else self._skipped_in_a_row + 1
+        if not good:
+          bad_steps.append(first + i + 1)
+    if not bad_steps:
+      return
+    if self._policy == 'skip':
+      self.skipped += len(bad_steps)
+      if self._skipped_in_a_row < _DIVERGED_AFTER:
+        return
+    self._checkpointer.wait()
+    saved = self._checkpointer.all_steps()
+    where = (
+      f'the last good checkpoint is step {saved[-1]} in {self._checkpointer.directory}, and '
+      'the run resumes from it'
+      if saved
+      else 'no checkpoint was saved yet'
+    )
+    named = ''
+    if last_metrics:
+      bad = [name for name, value in last_metrics.items() if not np.all(np.isfinite(value))]
+      named = f' (non-finite at the last look: {", ".join(bad[:4])}{", ..." * (len(bad) > 4)})'
+      named = named if bad else ''
+    if self._policy == 'skip':
+      raise FloatingPointError(
+        f'The last {self._skipped_in_a_row} steps, to step {bad_steps[-1]}, all produced '
+        f'non-finite values and were skipped{named}: the run has diverged. Nothing non-finite was saved; '
+        f'{where}. Lower the learning rates (config.*_optimizer.learning_rate).'
+      )
     raise FloatingPointError(
-      f'Losses are no longer finite by step {step}: {bad}. Nothing was saved after the last '
-      f'checkpoint in {checkpoints}; lower the learning rates '
-      '(config.*_optimizer.learning_rate) or use float32 (--config.dtype=float32).'
+      f'Step {bad_steps[0]} produced non-finite values in the state or the losses{named}. '
+      f'Nothing non-finite was saved; {where}. Lower the learning rates '
+      '(config.*_optimizer.learning_rate, which a resume may change), or drop such steps '
+      'with --config.nonfinite=skip.'
     )
 
 
@@ -115,7 +247,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Any:
   Raises:
     ValueError: for a config mistake, before anything compiles or is
       written; or for a workdir that holds another run.
-    FloatingPointError: if the losses stop being finite.
+    FloatingPointError: if a step produces non-finite values (under
+      `config.nonfinite = 'halt'`), before anything non-finite is saved.
+    checkpointing.DamagedCheckpointError: for a damaged checkpoint that
+      cannot be moved aside.
   """
   experiment = experiment_lib.prepare(config)
   evaluated = getattr(experiment.model, 'evaluation_stream', next(iter(experiment.streams)))
@@ -123,20 +258,45 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Any:
     eval_lib.check_evaluable(experiment.datasets[evaluated])
   workdir = workdir_lib.Workdir(workdir)
   _check_same_run(workdir, config)
+  workdir.check_writable()
 
-  # Everything below may write into the workdir.
+  # Nothing is written before the state is known: a refused resume or a
+  # bad init_from leaves the workdir as it was.
   is_primary = jax.process_index() == 0
-  checkpointer = checkpointing.Checkpointer(
-    workdir.checkpoints, max_to_keep=config.keep_checkpoints
-  )
-  try:
-    state, data_state = _restore(checkpointer, experiment, workdir)
-  except BaseException:
-    checkpointer.close()
-    raise
+  checkpointer, restored = None, None
+  if workdir.checkpoints.exists():
+    checkpointer = checkpointing.Checkpointer(
+      workdir.checkpoints, max_to_keep=config.keep_checkpoints
+    )
+    try:
+      restored = _restore(checkpointer, experiment, workdir)
+    except BaseException:
+      checkpointer.close()
+      raise
+  if restored is not None:
+    state, data_state = restored
+  else:
+    data_state = None
+    try:
+      state = (
+        _initialize_from(experiment, config.init_from)
+        if config.init_from
+        else experiment.init(config.seed)
+      )
+    except BaseException:
+      if checkpointer is not None:
+        checkpointer.close()
+      raise
+  if checkpointer is None:
+    checkpointer = checkpointing.Checkpointer(
+      workdir.checkpoints, max_to_keep=config.keep_checkpoints
+    )
   first_step = steps.step_of(state)
   if data_state is not None:
     logging.info('Resuming from the checkpoint at step %d in %s.', first_step, workdir.checkpoints)
+    changes = workdir.config_changes(config)
+    if changes:
+      logging.info('The config differs from the run\'s before: %s.', '; '.join(changes))
   if is_primary:
     workdir.write_config(config)
   if first_step >= config.num_steps:
@@ -183,7 +343,9 @@ def _train(
 ) -> Any:
   """The loop itself, from `first_step` to `config.num_steps` or a stop."""
   config, model, mesh = experiment.config, experiment.model, experiment.mesh
-  train_call = steps.make_train_call(model, mesh, experiment.state_partition)
+  train_call = steps.make_train_call(
+    model, mesh, experiment.state_partition, nonfinite=config.nonfinite
+  )
   sample = jax.jit(model.sample)
   grid = model.sample_inputs(config.seed, config.num_samples)
   grid_inputs = steps.replicate(mesh, grid.inputs)
@@ -196,7 +358,7 @@ def _train(
   )
   evaluator = None  # Made at the first evaluation: it may embed a test set.
   stop = preemption.StopRequest()
-  single_host = jax.process_count() == 1
+  checks = _StepChecks(config.nonfinite, checkpointer)
   data_state = {name: iterator.get_state() for name, iterator in iterators.items()}
   metrics = None
   start_time = time.monotonic()
@@ -210,24 +372,33 @@ def _train(
         local = _next_call_batches(iterators, experiment, steps_in_call)
         data_state = {name: iterator.get_state() for name, iterator in iterators.items()}
         state, metrics = train_call(state, steps.global_batches(mesh, local, jax.process_count()))
+        metrics = checks.add(step, metrics)
         step += steps_in_call
         reporter.advance(step)
         last = step == config.num_steps
         due = lambda every: every and (step % every == 0 or last)
-        if due(config.log_every) or due(config.checkpoint_every):
-          host_metrics = steps.to_host(metrics)
-          _check_finite(host_metrics, step, str(workdir.checkpoints))
-          if due(config.log_every):
-            reporter.scalars(step, {name: float(v[-1]) for name, v in host_metrics.items()})
+        if not any(map(due, (config.log_every, config.checkpoint_every, config.sample_every,
+                             config.eval_every))):
+          continue
+        # Something needs the state: it must be good first.
+        host_metrics = steps.to_host(metrics)
+        checks.look(host_metrics)
+        if due(config.log_every):
+          scalars = {name: float(v[-1]) for name, v in host_metrics.items()}
+          if config.nonfinite == 'skip':
+            scalars['skipped_steps'] = float(checks.skipped)
+          reporter.scalars(step, scalars)
         if due(config.checkpoint_every):
           checkpointer.save(step, state, data_state)
-        if due(config.sample_every):
+        # A stop asked for during the call skips the grid and the evaluation:
+        # a preempted machine has seconds to save.
+        if due(config.sample_every) and not stop.agreed():
           samples = steps.to_host(sample(state, grid_inputs))
           picture = model.draw(samples, grid.columns)
           if is_primary:
             images.save_png(workdir.samples / f'step_{step:07d}.png', picture)
             reporter.image(step, 'samples', picture)
-        if due(config.eval_every):
+        if due(config.eval_every) and not stop.agreed():
           evaluator = evaluator or eval_lib.make_evaluator(
             experiment.datasets[evaluated],
             data_dir=experiment.streams[evaluated].spec.data_dir,
@@ -240,8 +411,8 @@ def _train(
             evaluator,
             num_samples=config.eval_samples,
             seed=config.seed + 1,
-            # One host may drop an evaluation; several must agree first.
-            should_stop=stop.requested_here if single_host else lambda: False,
+            # Polled at the same points on every host, so all drop it together.
+            should_stop=stop.agreed,
           )
           if report is not None:
             reporter.evaluation(step, report['metrics'])
@@ -257,7 +428,8 @@ def _train(
                 evaluator=evaluator,
               )
       if stop.signal_name is not None and step < config.num_steps:
-        _save_on_stop(checkpointer, workdir, reporter, stop, step, state, metrics, data_state)
+        checks.look(None if metrics is None else steps.to_host(metrics))
+        _save_on_stop(checkpointer, workdir, reporter, stop, step, state, data_state)
   finally:
     reporter.close()
   elapsed = time.monotonic() - start_time
@@ -279,12 +451,9 @@ def _save_on_stop(
   stop: preemption.StopRequest,
   step: int,
   state: Any,
-  metrics: Any,
   data_state: dict,
 ) -> None:
   """Saves the step a signal stopped at, and says so only once it is on disk."""
-  if metrics is not None:
-    _check_finite(steps.to_host(metrics), step, str(workdir.checkpoints))
   checkpointer.save(step, state, data_state)
   checkpointer.wait()
   if step not in checkpointer.all_steps():

@@ -16,6 +16,8 @@ its G. With neither warmup nor decay the rate is a constant float, so the
 optimizer is exactly optax's plain one.
 """
 
+import math
+
 import ml_collections
 import optax
 
@@ -29,8 +31,14 @@ def check_optimizer(settings: ml_collections.ConfigDict, *, field: str, num_step
       f'config.{field}.name = {settings.name!r} is not one jaxgan knows; choose one of '
       f'{", ".join(map(repr, OPTIMIZERS))}, e.g. --config.{field}.name=adam.'
     )
-  if settings.learning_rate <= 0:
-    raise ValueError(f'config.{field}.learning_rate = {settings.learning_rate} must be positive.')
+  if not (math.isfinite(settings.learning_rate) and settings.learning_rate > 0):
+    raise ValueError(
+      f'config.{field}.learning_rate = {settings.learning_rate} must be a positive number.'
+    )
+  for name in ('b1', 'b2', 'decay'):
+    value = settings.get(name, 0.0)
+    if not 0 <= value < 1:
+      raise ValueError(f'config.{field}.{name} = {value} must be in [0, 1).')
   warmup, decay = settings.get('warmup_steps', 0), settings.get('decay_to_zero_steps', 0)
   if warmup < 0 or decay < 0:
     raise ValueError(

@@ -64,8 +64,9 @@ def load_run(workdir: str) -> SavedRun:
   experiment = experiment_lib.prepare(config, mesh=mesh)
   if not workdir.checkpoints.exists():
     raise ValueError(f'{workdir.checkpoints} holds no checkpoint to read.')
+  # Read-only: evaluating or sampling a run never moves or writes its checkpoints.
   checkpointer = checkpointing.Checkpointer(
-    workdir.checkpoints, max_to_keep=config.keep_checkpoints
+    workdir.checkpoints, max_to_keep=config.keep_checkpoints, read_only=True
   )
   try:
     restored = checkpointer.restore_latest(experiment.abstract_state)
@@ -91,12 +92,14 @@ def evaluate_checkpoint(workdir: str, *, num_samples: int | None = None) -> dict
   Raises:
     ValueError: if the workdir holds no run, or no evaluator measures its data.
   """
+  if num_samples is not None and num_samples < 1:
+    raise ValueError(f'--num_samples={num_samples} must be at least 1.')
   run = load_run(workdir)
   experiment = run.experiment
   stream = getattr(experiment.model, 'evaluation_stream', next(iter(experiment.streams)))
   info = experiment.datasets[stream]
   eval_lib.check_evaluable(info, field='--num_samples')
-  num_samples = num_samples or experiment.config.eval_samples
+  num_samples = num_samples if num_samples is not None else experiment.config.eval_samples
   evaluator = eval_lib.make_evaluator(info, data_dir=experiment.streams[stream].spec.data_dir)
   report = evaluation.evaluate(
     experiment.model,

@@ -12,6 +12,14 @@ call turns into float32 in [-1, 1] on the devices (a quarter of the bytes
 to move, and no host work), labels as int32. Every leaf has the shape
 (steps, batches_per_step, global_batch, ...), split over `data` along its
 third axis.
+
+Every step is checked for non-finite values where it runs: one reduction
+over the new state and the step's metrics, fused into the step, returned as
+the metric `finite` (1 or 0 per step) and fetched with the other metrics.
+With `nonfinite='skip'` a step that produced a non-finite value is dropped
+on the devices: the state keeps its floating-point arrays as they were,
+while its integer counters and keys move on, so the next step draws new
+noise on the next batch.
 """
 
 from typing import Any, Callable
@@ -40,8 +48,58 @@ def to_float_images(batch: Any) -> Any:
   return jax.tree.map(convert, batch)
 
 
+# What the loop does with a step that produced a non-finite value.
+NONFINITE_POLICIES = ('halt', 'skip')
+FINITE_METRIC = 'finite'
+
+
+def all_finite(tree: Any) -> jax.Array:
+  """True where every floating-point value of `tree` is finite (a bool scalar)."""
+  flags = [
+    jnp.all(jnp.isfinite(x))
+    for x in jax.tree.leaves(tree)
+    if jnp.issubdtype(jnp.asarray(x).dtype, jnp.inexact)
+  ]
+  return jnp.all(jnp.stack(flags)) if flags else jnp.bool_(True)
+
+
+def keep_floats_unless(good: jax.Array, old: Any, new: Any) -> Any:
+  """`new`, except that its floating-point arrays are `old`'s where `good` is False."""
+
+  def choose(o, n):
+    if not jnp.issubdtype(n.dtype, jnp.inexact):
+      return n
+    return jnp.where(good, n, o)
+
+  return jax.tree.map(choose, old, new)
+
+
+def guarded_step(train_step: Callable, *, nonfinite: str = 'halt') -> Callable:
+  """`train_step` with its `finite` metric, and under 'skip' a bad step dropped.
+
+  Per-device code: the flag is agreed over the `data` axis (a state laid
+  out per device may go bad on one device only), so every device keeps or
+  drops the same steps.
+  """
+  if nonfinite not in NONFINITE_POLICIES:
+    raise ValueError(f'nonfinite = {nonfinite!r} is not one of {NONFINITE_POLICIES}.')
+
+  def step(state, batch):
+    new_state, metrics = train_step(state, batch)
+    good = lax.pmin(all_finite((new_state, metrics)).astype(jnp.int32), parallel.DATA_AXIS) > 0
+    if nonfinite == 'skip':
+      new_state = keep_floats_unless(good, state, new_state)
+    return new_state, {**metrics, FINITE_METRIC: good.astype(jnp.float32)}
+
+  return step
+
+
 def make_train_call(
-  model: families.Model, mesh: jax.sharding.Mesh, state_partition: Any
+  model: families.Model,
+  mesh: jax.sharding.Mesh,
+  state_partition: Any,
+  *,
+  nonfinite: str = 'halt',
 ) -> Callable[[Any, families.Batch], tuple[Any, families.Metrics]]:
   """`call(state, batches) -> (state, metrics)`: K train steps in one dispatch.
 
@@ -49,14 +107,18 @@ def make_train_call(
     model: the family's model; its `train_step` is per-device code.
     mesh: a mesh with a `data` axis.
     state_partition: the state's PartitionSpecs (`model.state_partition`).
+    nonfinite: 'halt' (the loop stops before saving a bad state) or 'skip'
+      (a step that produced a non-finite value is dropped on the devices).
 
   Returns:
     A jitted function of the state (donated) and batches whose leaves have
     shape (K, batches_per_step, global_batch, ...), sharded as
     `BATCH_PARTITION`. Its metrics have a leading axis of K: one value per
-    step. K is read from the batches' shape, so one call function serves
+    step, `finite` among them. K is read from the batches' shape, so one call function serves
     calls of any length (each length compiles once).
   """
+
+  train_step = guarded_step(model.train_step, nonfinite=nonfinite)
 
   def per_device(state, batches):
     batches = to_float_images(batches)
@@ -64,9 +126,9 @@ def make_train_call(
     if steps == 1:
       # No loop around a single step: it compiles to the same program as a
       # step on its own.
-      state, metrics = model.train_step(state, jax.tree.map(lambda x: x[0], batches))
+      state, metrics = train_step(state, jax.tree.map(lambda x: x[0], batches))
       return state, jax.tree.map(lambda m: m[None], metrics)
-    return lax.scan(model.train_step, state, batches)
+    return lax.scan(train_step, state, batches)
 
   # check_vma=False gives pmap's semantics: inside the step every value is
   # per-device, so the gradient of the replicated parameters is each

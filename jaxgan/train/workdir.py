@@ -6,6 +6,7 @@ Files are written whole: to a temporary name, then renamed into place.
 """
 
 import json
+import os
 from typing import Any
 
 from etils import epath
@@ -61,6 +62,30 @@ class Workdir:
 
   def exists(self) -> bool:
     return self.path.exists()
+
+  def check_writable(self) -> None:
+    """Raises ValueError if this process could not write the run's files here.
+
+    Checked before anything is written, so that a read-only checkpoint
+    folder is found at the start, not at the first save. Local paths only:
+    a bucket's permissions show at the first write.
+    """
+    if '://' in str(self.path):
+      return
+    paths = [self.path, self.checkpoints, self.samples, self.tensorboard]
+    existing = [path for path in paths if path.exists()]
+    if not self.path.exists():
+      # The workdir will be made: its nearest existing parent must let us.
+      parent = self.path.absolute().parent
+      while not parent.exists():
+        parent = parent.parent
+      existing.append(parent)
+    for path in existing:
+      if path.is_dir() and not os.access(path, os.W_OK | os.X_OK):
+        raise ValueError(
+          f'{path} is not writable by this user, and the run writes there. Make it writable '
+          '(chmod u+w), or pass another --workdir.'
+        )
 
   def read_config(self) -> dict[str, Any] | None:
     """The saved config as a dict, or None if the workdir holds none."""
