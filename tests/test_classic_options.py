@@ -108,7 +108,7 @@ MISTAKES = {
   ),
   'learning_rate': (
     {'discriminator_optimizer.learning_rate': 0.0},
-    ['config.discriminator_optimizer.learning_rate = 0.0 must be positive'],
+    ['config.discriminator_optimizer.learning_rate = 0.0 must be a positive number'],
   ),
   'schedule_longer_than_the_run': (
     {'discriminator_optimizer.decay_to_zero_steps': 25_000},

@@ -24,6 +24,7 @@ from configs import gan as gan_config
 from jaxgan import data
 from jaxgan.eval import metrics
 from jaxgan.train import experiment
+from jaxgan.train import init_from
 from jaxgan.train import loop
 from jaxgan.train import saved_runs
 
@@ -205,7 +206,7 @@ def _train_command(workdir, data_dir, **flags):
 
 def test_a_stop_between_checkpoints_saves_that_step_and_resumes_exactly(tmp_path, data_dir, caplog):
   """N steps straight == SIGTERM at a step without a periodic checkpoint, then resume: bitwise."""
-  num_steps = 300
+  num_steps = 200
   straight = str(tmp_path / 'straight')
   loop.train_and_evaluate(
     gan_test_config(
@@ -223,7 +224,7 @@ def test_a_stop_between_checkpoints_saves_that_step_and_resumes_exactly(tmp_path
   try:
     for line in process.stdout:
       lines.append(line)
-      if 'step 100/300' in line:  # No periodic checkpoint before step 1000.
+      if 'step 100/200' in line:  # No periodic checkpoint before step 1000.
         process.send_signal(signal.SIGTERM)
         break
     output = ''.join(lines) + process.communicate(timeout=300)[0]
@@ -249,8 +250,8 @@ def test_a_stop_between_checkpoints_saves_that_step_and_resumes_exactly(tmp_path
   # Once finished, the same run says so and changes nothing.
   with caplog.at_level(logging.INFO):
     loop.train_and_evaluate(gan_test_config(data_dir, num_steps=num_steps), resumed)
-  assert 'already reached step 300' in caplog.text
-  assert sorted(os.listdir(os.path.join(resumed, 'checkpoints'))) == [str(stopped_at), '300']
+  assert 'already reached step 200' in caplog.text
+  assert sorted(os.listdir(os.path.join(resumed, 'checkpoints'))) == [str(stopped_at), '200']
 
 
 def test_steps_per_call_follows_the_same_path_and_resumes_exactly(tmp_path, data_dir):
@@ -370,7 +371,7 @@ def test_a_resume_may_change_the_schedule_and_init_from_starts_a_new_layout(
   # old parameters, with fresh optimizer states and step.
   new_config = gan_test_config(data_dir, num_steps=10, generator_optimizer=dict(name='rmsprop'))
   new_config.init_from = old
-  started = loop._initialize_from(experiment.prepare(new_config), old)
+  started = init_from.initial_state(experiment.prepare(new_config), old)
   old_state, _ = restore(old)
   chex.assert_trees_all_equal(
     (started.generator_params, started.discriminator_params),

@@ -65,7 +65,9 @@ def test_rmsprop_is_pytorchs_form():
   'changes,message',
   [
     (dict(name='sgd'), "name = 'sgd' is not one jaxgan knows"),
-    (dict(learning_rate=0.0), 'must be positive'),
+    (dict(learning_rate=0.0), 'must be a positive number'),
+    (dict(learning_rate=float('inf')), 'must be a positive number'),
+    (dict(b2=1.0), 'b2 = 1.0 must be in'),
     (dict(warmup_steps=-1), 'must be 0'),
     (dict(warmup_steps=60, decay_to_zero_steps=60), 'decay_to_zero_steps=40'),
   ],

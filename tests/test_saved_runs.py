@@ -65,6 +65,12 @@ def test_training_and_evaluate_checkpoint_write_metrics_json(tmp_path, data_dir)
     with pytest.raises(ValueError, match=f'--num_samples={count} must be at least 1'):
       saved_runs.evaluate_checkpoint(workdir, num_samples=count)
 
+  # An unconditional run draws its grid, and refuses a label.
+  with pytest.raises(ValueError, match='unconditional GAN.*Leave out --label'):
+    saved_runs.sample_checkpoint(workdir, output=str(tmp_path / 'x.png'), label=3)
+  saved_runs.sample_checkpoint(workdir, output=str(tmp_path / 'x.png'))
+  assert os.path.exists(tmp_path / 'x.png')
+
 
 def test_evaluate_checkpoint_needs_a_run(tmp_path):
   with pytest.raises(ValueError, match='not a workdir that train.py wrote'):
@@ -75,33 +81,6 @@ def test_a_run_from_before_families_is_refused_with_the_reason(tmp_path):
   (tmp_path / 'config.json').write_text(json.dumps({'model': 'gan', 'dataset': 'bundled_mnist'}))
   with pytest.raises(ValueError, match='before families existed'):
     saved_runs.load_run(str(tmp_path))
-
-
-def test_conditional_samples_have_one_row_per_class(tmp_path, data_dir):
-  workdir = str(tmp_path)
-  loop.train_and_evaluate(
-    small_config(cgan_config, data_dir, num_steps=2, sample_every=2, checkpoint_every=2), workdir
-  )
-  grid = np.asarray(Image.open(os.path.join(workdir, 'samples', 'step_0000002.png')))
-  # 10 rows and 10 columns of 28-pixel digits with 2-pixel padding.
-  assert grid.shape[:2] == (10 * 30 + 2, 10 * 30 + 2)
-
-  output = os.path.join(workdir, 'sevens.png')
-  saved_runs.sample_checkpoint(workdir, output=output, label=7, num_samples=16)
-  assert Image.open(output).size == (4 * 30 + 2, 4 * 30 + 2)
-  with pytest.raises(ValueError, match='--label=10 is not a class'):
-    saved_runs.sample_checkpoint(workdir, output=output, label=10)
-
-
-def test_sampling_a_label_from_an_unconditional_run_is_refused(tmp_path, data_dir):
-  workdir = str(tmp_path)
-  loop.train_and_evaluate(
-    small_config(gan_config, data_dir, num_steps=2, checkpoint_every=2), workdir
-  )
-  with pytest.raises(ValueError, match='unconditional GAN.*Leave out --label'):
-    saved_runs.sample_checkpoint(workdir, output=str(tmp_path / 'x.png'), label=3)
-  saved_runs.sample_checkpoint(workdir, output=str(tmp_path / 'x.png'))
-  assert os.path.exists(tmp_path / 'x.png')
 
 
 @pytest.mark.slow
@@ -122,6 +101,14 @@ def test_conditional_gan_draws_the_digit_it_is_asked_for(tmp_path, data_dir):
   )
   workdir = str(tmp_path)
   loop.train_and_evaluate(config, workdir)
+  grid = np.asarray(Image.open(os.path.join(workdir, 'samples', 'step_0000600.png')))
+  # One row per class: 10 rows and 10 columns of 28-pixel digits, 2-pixel padding.
+  assert grid.shape[:2] == (10 * 30 + 2, 10 * 30 + 2)
+  output = os.path.join(workdir, 'sevens.png')
+  saved_runs.sample_checkpoint(workdir, output=output, label=7, num_samples=16)
+  assert Image.open(output).size == (4 * 30 + 2, 4 * 30 + 2)
+  with pytest.raises(ValueError, match='--label=10 is not a class'):
+    saved_runs.sample_checkpoint(workdir, output=output, label=10)
   run = saved_runs.load_run(workdir)
   model = run.experiment.model
   images, labels = evaluation.draw_samples(

@@ -4,10 +4,11 @@ This is the function that `train.py`, the tests and notebooks call. What
 differs between GANs (networks, state, step, samples) comes from the family
 that `config.family` names (`jaxgan.families`); everything else is here:
 the checks before anything is written, resuming from the workdir's latest
-good checkpoint with the data streams where they stood, the data-parallel
-step over every device (K steps per dispatch), logging, sample grids,
-evaluations, checkpoints, and stopping on a signal with every host saving
-the same step.
+good checkpoint with the data streams where they stood (or starting from
+another run's parameters), the data-parallel step over every device (K
+steps per dispatch), logging, sample grids, evaluations, checkpoints,
+stopping on a signal with every host saving the same step, and halting (or
+skipping steps) before anything non-finite is saved.
 """
 
 import logging
@@ -21,9 +22,11 @@ import numpy as np
 from jaxgan import data
 from jaxgan import eval as eval_lib
 from jaxgan.train import checkpointing
+from jaxgan.train import divergence
 from jaxgan.train import evaluation
 from jaxgan.train import experiment as experiment_lib
 from jaxgan.train import images
+from jaxgan.train import init_from
 from jaxgan.train import preemption
 from jaxgan.train import reporting
 from jaxgan.train import steps
@@ -75,142 +78,6 @@ def _restore(
       f'a new --workdir with --config.init_from={workdir.path} to start a new run from its '
       'parameters.'
     ) from error
-
-
-def _is_fresh_on_init_from(name: str) -> bool:
-  """Arrays a run started from another's parameters does not take: its own
-  step and key, and the optimizers' states (moments of another run's
-  gradients, counts that drive its schedules)."""
-  top = name.split('.')[0]
-  return top in ('step', 'key') or top.endswith('opt_state')
-
-
-def _initialize_from(experiment: experiment_lib.Experiment, init_from: str) -> Any:
-  """A fresh state with the arrays of another run's latest checkpoint put in."""
-  source = workdir_lib.Workdir(init_from)
-  if not source.checkpoints.exists():
-    raise ValueError(
-      f'config.init_from = {init_from!r} holds no checkpoints/: pass the --workdir of a run '
-      'of train.py.'
-    )
-  reader = checkpointing.Checkpointer(source.checkpoints, max_to_keep=1, read_only=True)
-  try:
-    found = reader.restore_latest_arrays()
-  finally:
-    reader.close()
-  if found is None:
-    raise ValueError(f'config.init_from = {init_from!r} holds no checkpoint that restores.')
-  source_step, arrays = found
-  taken, differing = [], []
-
-  def take(path, fresh):
-    name = checkpointing.array_name(path)
-    if _is_fresh_on_init_from(name):
-      return fresh
-    old = arrays.get(name)
-    if old is None or old.shape != fresh.shape or old.dtype != fresh.dtype:
-      differing.append(name)
-      return fresh
-    taken.append(name)
-    return jax.device_put(old, fresh.sharding)
-
-  state = jax.tree_util.tree_map_with_path(take, experiment.init(experiment.config.seed))
-  if not taken:
-    raise ValueError(
-      f'config.init_from = {init_from!r} holds no array of the same name and shape as this '
-      f"run's ({', '.join(differing[:3])}, ...): it is a run of another model."
-    )
-  logging.info(
-    'Started from the parameters of %s at step %d: %d arrays taken; the optimizers and the '
-    'step start afresh.',
-    init_from,
-    source_step,
-    len(taken),
-  )
-  if differing:
-    logging.warning(
-      '%d arrays of this run are not in %s with the same shape and start afresh: %s.',
-      len(differing),
-      init_from,
-      ', '.join(differing[:8]) + (', ...' if len(differing) > 8 else ''),
-    )
-  return state
-
-
-# Under nonfinite='skip', this many bad steps in a row mean the run has
-# diverged for good, not that it met an odd batch: it halts.
-_DIVERGED_AFTER = 100
-
-
-class _StepChecks:
-  """The `finite` flags of the steps since the last look, and what to do about them.
-
-  The flags stay on the devices until something needs the state to be good
-  (a log line, a checkpoint, a sample grid, an evaluation, a stop), so the
-  host does not wait on the devices after every call.
-  """
-
-  def __init__(self, policy: str, checkpointer: checkpointing.Checkpointer):
-    self._policy = policy
-    self._checkpointer = checkpointer
-    self._pending: list[tuple[int, jax.Array]] = []  # (the call's first step, its flags)
-    self.skipped = 0  # Steps dropped under 'skip' since this process started.
-    self._skipped_in_a_row = 0
-
-  def add(self, first_step: int, metrics: dict) -> dict:
-    """Takes the call's flags out of its metrics; returns the other metrics."""
-    metrics = dict(metrics)
-    self._pending.append((first_step, metrics.pop(steps.FINITE_METRIC)))
-    return metrics
-
-  def look(self, last_metrics: dict[str, np.ndarray] | None) -> None:
-    """Raises FloatingPointError if the run must halt; counts skipped steps.
-
-    Args:
-      last_metrics: the last call's metrics on the host, named in the message.
-    """
-    if not self._pending:
-      return
-    firsts = [first for first, _ in self._pending]
-    flags = steps.to_host([flag for _, flag in self._pending])
-    self._pending = []
-    bad_steps = []
-    for first, call in zip(firsts, flags):
-      for i, good in enumerate(call):
-        self._skipped_in_a_row = 0 if good else self._skipped_in_a_row + 1
-        if not good:
-          bad_steps.append(first + i + 1)
-    if not bad_steps:
-      return
-    if self._policy == 'skip':
-      self.skipped += len(bad_steps)
-      if self._skipped_in_a_row < _DIVERGED_AFTER:
-        return
-    self._checkpointer.wait()
-    saved = self._checkpointer.all_steps()
-    where = (
-      f'the last good checkpoint is step {saved[-1]} in {self._checkpointer.directory}, and '
-      'the run resumes from it'
-      if saved
-      else 'no checkpoint was saved yet'
-    )
-    named = ''
-    if last_metrics:
-      bad = [name for name, value in last_metrics.items() if not np.all(np.isfinite(value))]
-      named = f' (non-finite at the last look: {", ".join(bad[:4])}{", ..." * (len(bad) > 4)})'
-      named = named if bad else ''
-    if self._policy == 'skip':
-      raise FloatingPointError(
-        f'The last {self._skipped_in_a_row} steps, to step {bad_steps[-1]}, all produced '
-        f'non-finite values and were skipped{named}: the run has diverged. Nothing non-finite was saved; '
-        f'{where}. Lower the learning rates (config.*_optimizer.learning_rate).'
-      )
-    raise FloatingPointError(
-      f'Step {bad_steps[0]} produced non-finite values in the state or the losses{named}. '
-      f'Nothing non-finite was saved; {where}. Lower the learning rates '
-      '(config.*_optimizer.learning_rate, which a resume may change), or drop such steps '
-      'with --config.nonfinite=skip.'
-    )
 
 
 def _next_call_batches(
@@ -279,7 +146,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Any:
     data_state = None
     try:
       state = (
-        _initialize_from(experiment, config.init_from)
+        init_from.initial_state(experiment, config.init_from)
         if config.init_from
         else experiment.init(config.seed)
       )
@@ -358,7 +225,7 @@ def _train(
   )
   evaluator = None  # Made at the first evaluation: it may embed a test set.
   stop = preemption.StopRequest()
-  checks = _StepChecks(config.nonfinite, checkpointer)
+  checks = divergence.StepChecks(config.nonfinite, checkpointer)
   data_state = {name: iterator.get_state() for name, iterator in iterators.items()}
   metrics = None
   start_time = time.monotonic()
@@ -382,7 +249,7 @@ def _train(
           continue
         # Something needs the state: it must be good first.
         host_metrics = steps.to_host(metrics)
-        checks.look(host_metrics)
+        checks.look(state, step, host_metrics)
         if due(config.log_every):
           scalars = {name: float(v[-1]) for name, v in host_metrics.items()}
           if config.nonfinite == 'skip':
@@ -428,7 +295,7 @@ def _train(
                 evaluator=evaluator,
               )
       if stop.signal_name is not None and step < config.num_steps:
-        checks.look(None if metrics is None else steps.to_host(metrics))
+        checks.look(state, step, None if metrics is None else steps.to_host(metrics))
         _save_on_stop(checkpointer, workdir, reporter, stop, step, state, data_state)
   finally:
     reporter.close()
