@@ -26,13 +26,16 @@ def test_presets_shapes_and_ranges(generator_preset, discriminator_preset, shape
   discriminator = discriminator_preset()
   assert generator.image_shape == shape
   z = jax.random.normal(jax.random.key(0), (2, 100))
-  g_variables = generator.init(jax.random.key(1), z, train=False)
+  # One program each (op by op, the convolutions' init takes seconds).
+  g_variables = jax.jit(lambda k, z: generator.init(k, z, train=False))(jax.random.key(1), z)
   images = jax.jit(lambda v, z: generator.apply(v, z, train=False))(g_variables, z)
   chex.assert_shape(images, (2, *shape))
   chex.assert_tree_all_finite(images)
   assert float(jnp.max(jnp.abs(images))) <= 1.0
-  d_variables = discriminator.init(jax.random.key(2), images, train=False)
-  logits = discriminator.apply(d_variables, images, train=False)
+  d_variables = jax.jit(lambda k, x: discriminator.init(k, x, train=False))(
+    jax.random.key(2), images
+  )
+  logits = jax.jit(lambda v, x: discriminator.apply(v, x, train=False))(d_variables, images)
   chex.assert_shape(logits, (2,))
   chex.assert_tree_all_finite(logits)
 
