@@ -141,6 +141,17 @@ def flip_bytes_in_the_largest_file(step_folder, count=4096):
   open(path, 'wb').write(bytes(content))
 
 
+def save_two_the_second_rotten(directory):
+  """Checkpoints 1 and 2 of `big_state`, 4 KiB of 2's data flipped; returns state 1."""
+  checkpointer = checkpointing.Checkpointer(directory, max_to_keep=5)
+  good = big_state(1)
+  checkpointer.save(1, good, {'real': {'next_batch': 1}})
+  checkpointer.save(2, big_state(2), {'real': {'next_batch': 2}})
+  checkpointer.close()
+  flip_bytes_in_the_largest_file(directory / '2' / 'state')
+  return good
+
+
 def test_checksums_name_each_array_and_change_with_one_bit():
   state = checkpointing._to_saveable(make_state(0))
   sums = checkpointing.checksums(state)
@@ -155,12 +166,7 @@ def test_checksums_name_each_array_and_change_with_one_bit():
 
 def test_bit_rot_is_found_by_the_checksums_and_the_checkpoint_set_aside(tmp_path, caplog):
   directory = tmp_path / 'checkpoints'
-  checkpointer = checkpointing.Checkpointer(directory, max_to_keep=5)
-  good = big_state(1)
-  checkpointer.save(1, good, {'real': {'next_batch': 1}})
-  checkpointer.save(2, big_state(2), {'real': {'next_batch': 2}})
-  checkpointer.close()
-  flip_bytes_in_the_largest_file(directory / '2' / 'state')
+  good = save_two_the_second_rotten(directory)
 
   checkpointer = checkpointing.Checkpointer(directory, max_to_keep=5)
   with caplog.at_level(logging.WARNING):
@@ -175,12 +181,7 @@ def test_bit_rot_is_found_by_the_checksums_and_the_checkpoint_set_aside(tmp_path
 
 def test_a_read_only_checkpointer_skips_damage_and_moves_nothing(tmp_path, caplog):
   directory = tmp_path / 'checkpoints'
-  checkpointer = checkpointing.Checkpointer(directory, max_to_keep=5)
-  good = big_state(1)
-  checkpointer.save(1, good, {'real': {'next_batch': 1}})
-  checkpointer.save(2, big_state(2), {'real': {'next_batch': 2}})
-  checkpointer.close()
-  flip_bytes_in_the_largest_file(directory / '2' / 'state')
+  good = save_two_the_second_rotten(directory)
 
   reader = checkpointing.Checkpointer(directory, max_to_keep=5, read_only=True)
   with caplog.at_level(logging.WARNING):

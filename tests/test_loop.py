@@ -204,6 +204,30 @@ def _train_command(workdir, data_dir, **flags):
   ]
 
 
+def stop_by_sigterm_once_logged(command, logged):
+  """Runs `command`, sends SIGTERM once it prints `logged`; (the step it stopped at, output).
+
+  Fails unless it exits with status 0 and says which step it saved.
+  """
+  process = subprocess.Popen(
+    command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+  )
+  lines = []
+  try:
+    for line in process.stdout:
+      lines.append(line)
+      if logged in line:
+        process.send_signal(signal.SIGTERM)
+        break
+    output = ''.join(lines) + process.communicate(timeout=300)[0]
+  finally:
+    process.kill()
+  assert process.returncode == 0, output[-3000:]
+  stopped = re.search(r'Stopped by SIGTERM at step (\d+); the checkpoint is saved', output)
+  assert stopped, output[-3000:]
+  return int(stopped.group(1)), output
+
+
 def test_a_stop_between_checkpoints_saves_that_step_and_resumes_exactly(tmp_path, data_dir, caplog):
   """N steps straight == SIGTERM at a step without a periodic checkpoint, then resume: bitwise."""
   num_steps = 200
@@ -217,23 +241,8 @@ def test_a_stop_between_checkpoints_saves_that_step_and_resumes_exactly(tmp_path
 
   resumed = str(tmp_path / 'resumed')
   command = _train_command(resumed, data_dir, num_steps=num_steps)
-  process = subprocess.Popen(
-    command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-  )
-  lines = []
-  try:
-    for line in process.stdout:
-      lines.append(line)
-      if 'step 100/200' in line:  # No periodic checkpoint before step 1000.
-        process.send_signal(signal.SIGTERM)
-        break
-    output = ''.join(lines) + process.communicate(timeout=300)[0]
-  finally:
-    process.kill()
-  assert process.returncode == 0, output[-3000:]
-  stopped = re.search(r'Stopped by SIGTERM at step (\d+); the checkpoint is saved', output)
-  assert stopped, output[-3000:]
-  stopped_at = int(stopped.group(1))
+  # No periodic checkpoint before step 1000.
+  stopped_at, _ = stop_by_sigterm_once_logged(command, 'step 100/200')
   assert 100 <= stopped_at < num_steps
   assert os.listdir(os.path.join(resumed, 'checkpoints')) == [str(stopped_at)]
 
@@ -410,24 +419,10 @@ def test_a_signal_during_an_evaluation_or_a_save_saves_that_step_at_once(tmp_pat
     else dict(checkpoint_every=100)
   )
   command = _train_command(workdir, data_dir, num_steps=200, log_every=100, **flags)
-  process = subprocess.Popen(
-    command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-  )
-  lines = []
-  try:
-    for line in process.stdout:
-      lines.append(line)
-      if 'step 100/200' in line:  # Logged before the step's save and evaluation.
-        process.send_signal(signal.SIGTERM)
-        break
-    output = ''.join(lines) + process.communicate(timeout=300)[0]
-  finally:
-    process.kill()
-  assert process.returncode == 0, output[-3000:]
-  stopped = re.search(r'Stopped by SIGTERM at step (\d+); the checkpoint is saved', output)
-  assert stopped, output[-3000:]
-  assert os.listdir(os.path.join(workdir, 'checkpoints')) == [stopped.group(1)]
-  assert int(restore(workdir)[0].step) == int(stopped.group(1))
+  # 'step 100/200' is logged before the step's save and evaluation.
+  stopped_at, output = stop_by_sigterm_once_logged(command, 'step 100/200')
+  assert os.listdir(os.path.join(workdir, 'checkpoints')) == [str(stopped_at)]
+  assert int(restore(workdir)[0].step) == stopped_at
   if during == 'evaluation':
     # The evaluation was dropped, not waited out: it wrote nothing.
     assert not os.path.exists(os.path.join(workdir, 'metrics.json'))
