@@ -167,31 +167,6 @@ def test_a_workdir_is_not_resumed_on_other_data(tmp_path, data_dir):
   assert os.listdir(os.path.join(workdir, 'checkpoints')) == ['2']
 
 
-def test_dcgan_trains_and_writes_its_workdir(tmp_path, data_dir):
-  config = dcgan_config.get_config()
-  config.data.data_dir = data_dir
-  config.update(
-    num_steps=4,
-    batch_size=8,
-    log_every=2,
-    sample_every=2,
-    checkpoint_every=2,
-    num_samples=4,
-    eval_every=0,
-  )
-  workdir = str(tmp_path)
-  state = loop.train_and_evaluate(config, workdir)
-  assert int(state.step) == 4
-  assert sorted(os.listdir(os.path.join(workdir, 'samples'))) == [
-    'step_0000002.png',
-    'step_0000004.png',
-  ]
-  assert glob.glob(os.path.join(workdir, 'tensorboard', 'events.out.tfevents.*'))
-  assert sorted(os.listdir(os.path.join(workdir, 'checkpoints'))) == ['2', '4']
-  with open(os.path.join(workdir, 'config.json')) as f:
-    assert json.load(f)['model'] == 'dcgan'
-
-
 def _train_command(workdir, data_dir, **flags):
   flags = dict(checkpoint_every=1000, log_every=10, sample_every=1000, eval_every=0) | flags
   return [
@@ -458,9 +433,10 @@ def test_vanilla_gan_learns_mnist(tmp_path, data_dir):
   [
     # Five real batches per step, one per critic update, from the stream.
     ('wgan_gp', {}),
-    # Labels from the stream; a conditional DCGAN with hinge loss and
-    # spectral normalisation is one config away.
-    ('cgan', dict(model='dcgan', loss='hinge', spectral_norm=True, conditioning='projection')),
+    # Labels from the stream. (The conditional DCGAN with hinge loss and
+    # spectral normalisation, one config away, is test_step_checksums.py's
+    # cgan_dcgan_hinge_sn_projection.)
+    ('cgan', dict(loss='hinge', spectral_norm=True, conditioning='projection')),
   ],
 )
 def test_configs_with_more_data_per_step_train_with_finite_losses(
@@ -506,7 +482,7 @@ def test_the_64x64_dcgan_trains_on_resized_and_cropped_images(tmp_path, monkeypa
   config = dcgan_config.get_config()
   config.update(
     resolution=64,
-    num_steps=2,
+    num_steps=4,
     batch_size=4,
     log_every=1,
     sample_every=2,
@@ -525,9 +501,17 @@ def test_the_64x64_dcgan_trains_on_resized_and_cropped_images(tmp_path, monkeypa
       mocking, '_getitems', lambda keys, generator, serialized=False: [generator[k] for k in keys]
     )
     context = tfds.testing.mock_data(num_examples=8, policy=tfds.testing.MockPolicy.USE_CODE)
+  workdir = tmp_path / 'run'
   with context:
-    state = loop.train_and_evaluate(config, str(tmp_path / 'run'))
-  assert int(state.step) == 2
+    state = loop.train_and_evaluate(config, str(workdir))
+  assert int(state.step) == 4
   chex.assert_tree_all_finite((state.generator_params, state.discriminator_params))
-  grid = np.asarray(Image.open(tmp_path / 'run' / 'samples' / 'step_0000002.png'))
+  grid = np.asarray(Image.open(workdir / 'samples' / 'step_0000002.png'))
   assert grid.shape == (2 * 66 + 2, 2 * 66 + 2, 3)
+  # What the workdir holds.
+  assert sorted(os.listdir(workdir / 'samples')) == ['step_0000002.png', 'step_0000004.png']
+  assert glob.glob(str(workdir / 'tensorboard' / 'events.out.tfevents.*'))
+  assert sorted(os.listdir(workdir / 'checkpoints')) == ['2', '4']
+  with open(workdir / 'config.json') as f:
+    assert json.load(f)['model'] == 'dcgan'
+
