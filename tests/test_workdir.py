@@ -1,6 +1,9 @@
 """Tests of the workdir's files: written whole, and the config's changes named."""
 
 import json
+import os
+
+import pytest
 
 from configs import gan as gan_config
 from jaxgan.train import workdir as workdir_lib
@@ -26,3 +29,19 @@ def test_config_round_trip_and_changes(tmp_path):
     'generator_optimizer.learning_rate: 0.0002 -> 0.001',
     "model: 'gan' -> 'dcgan'",
   ]
+
+
+def test_writability_is_checked_where_the_run_will_write(tmp_path, monkeypatch):
+  # A workdir still to be made: its nearest existing parent must be writable.
+  workdir_lib.Workdir(tmp_path / 'a' / 'b').check_writable()
+  (tmp_path / 'run' / 'samples').mkdir(parents=True)
+  refused = str(tmp_path / 'run' / 'samples')
+  real_access = os.access
+  monkeypatch.setattr(os, 'access', lambda path, mode: str(path) != refused and real_access(path, mode))
+  with pytest.raises(ValueError, match=f'{refused} is not writable by this user'):
+    workdir_lib.Workdir(tmp_path / 'run').check_writable()
+  monkeypatch.setattr(os, 'access', lambda path, mode: str(path) != str(tmp_path))
+  with pytest.raises(ValueError, match='not writable'):
+    workdir_lib.Workdir(tmp_path / 'new' / 'run').check_writable()
+  # A bucket's permissions show at its first write.
+  workdir_lib.Workdir('gs://bucket/run').check_writable()
