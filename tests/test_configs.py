@@ -21,7 +21,14 @@ def _names(folder):
   )
 
 
-CONFIG_NAMES = _names('configs')
+# CycleGAN's configs translate between two domains, of these image shapes.
+CYCLEGAN_CASES = [
+  ('configs.cyclegan', (256, 256, 3), (256, 256, 3)),
+  ('configs.cyclegan_mnist', (32, 32, 1), (32, 32, 3)),
+]
+CONFIG_NAMES = [
+  name for name in _names('configs') if f'configs.{name}' not in {c[0] for c in CYCLEGAN_CASES}
+]
 BENCHMARK_CONFIG_NAMES = _names(os.path.join('benchmarks', 'configs'))
 # Each config with the sample shapes its presets are for.
 CASES = (
@@ -43,8 +50,8 @@ CASES = (
 
 
 def test_every_config_is_covered():
-  covered = {module for module, _, _ in CASES}
-  assert {f'configs.{name}' for name in CONFIG_NAMES} <= covered
+  covered = {module for module, _, _ in CASES + CYCLEGAN_CASES}
+  assert {f'configs.{name}' for name in _names('configs')} <= covered
   assert {f'benchmarks.configs.{name}' for name in BENCHMARK_CONFIG_NAMES} <= covered
 
 
@@ -85,3 +92,27 @@ def test_configs_open_with_the_command_that_runs_them():
   for name in BENCHMARK_CONFIG_NAMES:
     module = importlib.import_module(f'benchmarks.configs.{name}')
     assert f'--config=benchmarks/configs/{name}.py' in module.__doc__, name
+
+
+@pytest.mark.parametrize('module,shape_a,shape_b', CYCLEGAN_CASES)
+def test_cyclegan_models_of_config(module, shape_a, shape_b):
+  config = importlib.import_module(module).get_config()
+  family = families.load(config.family)
+  family.check_config(config, device_count=1)
+  infos = {
+    domain: data.DatasetInfo('test', shape, None, 1000, 'image')
+    for domain, shape in (('a', shape_a), ('b', shape_b))
+  }
+  model = family.build(config, infos)
+  state = jax.eval_shape(model.init, jax.random.key(0))
+  images = lambda shape: jax.ShapeDtypeStruct((2, *shape), 'float32')
+  # Rows of a | G(a) | F(G(a)) | b | F(b) | G(F(b)), in RGB.
+  grid = jax.eval_shape(model.sample, state, {'a': images(shape_a), 'b': images(shape_b)})
+  assert grid.shape == (12, *shape_a[:2], 3)
+  patches = jax.eval_shape(
+    lambda s, x: model.discriminator_b.apply({'params': s.discriminator_params['b']}, x),
+    state,
+    images(shape_b),
+  )
+  # The 70x70 PatchGAN judges 30x30 patches of a 256x256 image, 2x2 of a 32x32 one.
+  assert patches.shape == (2, *((30, 30) if shape_a[0] == 256 else (2, 2)), 1)

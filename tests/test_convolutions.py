@@ -48,6 +48,17 @@ _CONV_T_CASES = (
   ('k3s2p0_4', 4, 4, 3, 2, 0),
 )
 
+# (name, height, width, kernel, stride, padding, output_padding): CycleGAN's
+# k3 s2 p1 op1 upsampling (exactly doubles; the extra row is one that padding
+# would crop), a kernel that is no multiple of the stride (k4 s3 op2), and p0,
+# where the extra row lies past every tap and stays zero.
+_CONV_T_OUTPUT_PADDING_CASES = (
+  ('k3s2p1op1_3x5', 3, 5, 3, 2, 1, 1),
+  ('k4s2p1op1_4', 4, 4, 4, 2, 1, 1),
+  ('k4s3p1op2_3x4', 3, 4, 4, 3, 1, 2),
+  ('k3s2p0op1_4', 4, 4, 3, 2, 0, 1),
+)
+
 
 def _random(seed, shape):
   # NumPy, not jax.random: eager jax.random compiles a kernel per shape, which
@@ -61,29 +72,34 @@ def _plain_conv(x, kernel, stride, padding):
   )
 
 
-def _adjoint_definition(y, kernel, stride, padding):
-  """conv_transpose2d by definition: the vjp in x of conv2d with the I/O-swapped kernel."""
+def _adjoint_definition(y, kernel, stride, padding, output_padding=0):
+  """conv_transpose2d by definition: the vjp in x of conv2d with the I/O-swapped kernel.
+
+  output_padding makes x that much larger at the high end; conv2d of it has
+  y's size all the same, since output_padding < stride.
+  """
   k = kernel.shape[0]
-  out = [(n - 1) * stride - 2 * padding + k for n in y.shape[1:3]]
+  out = [(n - 1) * stride - 2 * padding + k + output_padding for n in y.shape[1:3]]
   x = jnp.zeros((y.shape[0], *out, kernel.shape[3]), y.dtype)
   swapped = jnp.swapaxes(kernel, 2, 3)
   _, vjp = jax.vjp(lambda x: _plain_conv(x, swapped, stride, padding), x)
   return vjp(y)[0]
 
 
-def _flax_conv_transpose(y, kernel, stride, padding):
+def _flax_conv_transpose(y, kernel, stride, padding, output_padding=0):
   """Flax's own layer with the settings equivalent to PyTorch ConvTranspose2d.
 
   Flax pads the stride-dilated input, so PyTorch's padding p is k - 1 - p on
-  each side; transpose_kernel=True makes Flax's kernel the I/O-swapped
-  kernel of the forward conv whose gradient this is: (k, k, out, in).
+  each side, and output_padding is more of it on the high side;
+  transpose_kernel=True makes Flax's kernel the I/O-swapped kernel of the
+  forward conv whose gradient this is: (k, k, out, in).
   """
   k = kernel.shape[0]
   module = nn.ConvTranspose(
     kernel.shape[3],
     (k, k),
     strides=(stride, stride),
-    padding=[(k - 1 - padding, k - 1 - padding)] * 2,
+    padding=[(k - 1 - padding, k - 1 - padding + output_padding)] * 2,
     transpose_kernel=True,
     use_bias=False,
   )
@@ -144,12 +160,77 @@ class ConvFunctionsTest(parameterized.TestCase):
     chex.assert_trees_all_close(fast, definition, **_TOL)
     chex.assert_trees_all_close(fast, flax_layer, **_TOL)
 
+  @parameterized.named_parameters(*_CONV_T_OUTPUT_PADDING_CASES)
+  def test_output_padding_equals_adjoint_xla_and_flax(
+    self, height, width, k, stride, padding, output_padding
+  ):
+    y, kernel = _random(10, (2, height, width, 5)), _random(11, (k, k, 5, 3))
+    options = {'stride': stride, 'padding': padding, 'output_padding': output_padding}
+    fast, xla, definition, flax_layer = _values_and_grads(
+      [
+        lambda y, w: convolutions.conv_transpose2d(y, w, **options),
+        lambda y, w: convolutions.xla_conv_transpose2d(y, w, **options),
+        lambda y, w: _adjoint_definition(y, w, **options),
+        lambda y, w: _flax_conv_transpose(y, w, **options),
+      ],
+      y,
+      kernel,
+    )
+    expected_size = [(n - 1) * stride - 2 * padding + k + output_padding for n in (height, width)]
+    chex.assert_shape(fast[0], (2, *expected_size, 3))
+    chex.assert_trees_all_close(fast, xla, **_TOL)
+    chex.assert_trees_all_close(fast, definition, **_TOL)
+    chex.assert_trees_all_close(fast, flax_layer, **_TOL)
+
+  def test_output_padding_sizes(self):
+    # CycleGAN's upsampling: (H - 1) * 2 - 2 * 1 + 3 + 1 = 2H.
+    kernel = jnp.ones((3, 3, 4, 2))
+    for fn in (convolutions.conv_transpose2d, convolutions.xla_conv_transpose2d):
+      up = lambda y, fn=fn: fn(y, kernel, stride=2, padding=1, output_padding=1)
+      chex.assert_shape(jax.eval_shape(up, jnp.ones((1, 64, 64, 4))), (1, 128, 128, 2))
+      chex.assert_shape(jax.eval_shape(up, jnp.ones((1, 3, 3, 4))), (1, 6, 6, 2))
+      no_extra = lambda y, fn=fn: fn(y, kernel, stride=2, padding=1)
+      chex.assert_shape(jax.eval_shape(no_extra, jnp.ones((1, 3, 3, 4))), (1, 5, 5, 2))
+
+  def test_output_padding_known_answer(self):
+    # PyTorch scatters y[i, j] * K into rows 2i..2i+2 of a 5x5 full output,
+    # crops padding=1 on each side, and output_padding=1 keeps one more row
+    # and column at the bottom and right, where the second tap lands:
+    #   full = [[1, 2,  3,  0,  0],      cropped to rows/cols 1..4:
+    #           [4, 5,  6,  0,  0],      [[5,  6,  0,  0],
+    #           [7, 8, 11,  4,  6],       [8, 11,  4,  6],
+    #           [0, 0,  8, 10, 12],       [0,  8, 10, 12],
+    #           [0, 0, 14, 16, 18]]       [0, 14, 16, 18]]
+    y = jnp.array([[1.0, 0.0], [0.0, 2.0]]).reshape(1, 2, 2, 1)
+    kernel = jnp.arange(1.0, 10.0).reshape(3, 3, 1, 1)
+    expected = np.array(
+      [[5, 6, 0, 0], [8, 11, 4, 6], [0, 8, 10, 12], [0, 14, 16, 18]], np.float32
+    ).reshape(1, 4, 4, 1)
+    options = {'stride': 2, 'padding': 1, 'output_padding': 1}
+    for fn in (
+      convolutions.conv_transpose2d,
+      convolutions.xla_conv_transpose2d,
+      _adjoint_definition,  # The vjp of conv2d from a 4x4 input.
+    ):
+      # Jitted: one compilation instead of one per operation.
+      result = jax.jit(lambda y, w, fn=fn: fn(y, w, **options))(y, kernel)
+      np.testing.assert_allclose(result, expected, atol=1e-6)
+
+  def test_output_padding_must_be_below_stride(self):
+    y, kernel = jnp.ones((1, 3, 3, 1)), jnp.ones((3, 3, 1, 1))
+    for fn in (convolutions.conv_transpose2d, convolutions.xla_conv_transpose2d):
+      for stride, output_padding in ((2, 2), (1, 1), (2, -1)):
+        with pytest.raises(ValueError, match=r'output_padding must be in \[0, stride\)'):
+          fn(y, kernel, stride=stride, padding=1, output_padding=output_padding)
+
   def test_all_convolutions_canonical_to_second_order(self):
     x, kernel = _random(4, (2, 7, 7, 3)), _random(5, (4, 4, 3, 5))
 
     def model(x, w):  # Down then up, as in D(G(z)).
       h = convolutions.conv2d(x, w, stride=2, padding=1)
-      return jnp.sum(convolutions.conv_transpose2d(h, jnp.swapaxes(w, 2, 3), stride=2, padding=1) ** 2)
+      return jnp.sum(
+        convolutions.conv_transpose2d(h, jnp.swapaxes(w, 2, 3), stride=2, padding=1) ** 2
+      )
 
     def penalty(x, w):  # A gradient penalty: differentiated twice below.
       return jnp.sum(jax.grad(model)(x, w) ** 2)
@@ -228,6 +309,21 @@ class ModulesTest(parameterized.TestCase):
     chex.assert_shape(apply(generator, jnp.ones((2, 1, 1, 32))), (2, 64, 64, 3))
     discriminator = [conv(4), conv(4), conv(8), conv(16), conv(1, 1, 0)]
     chex.assert_shape(apply(discriminator, jnp.ones((2, 64, 64, 3))), (2, 1, 1, 1))
+
+  def test_conv_transpose_output_padding(self):
+    x = _random(12, (2, 5, 5, 4))
+    make = lambda impl: convolutions.ConvTranspose(
+      features=2, kernel_size=3, output_padding=1, implementation=impl
+    )
+    # Random values in the parameters' shapes: no random init to compile.
+    shapes = jax.eval_shape(make('fast').init, jax.random.key(8), x)
+    params = jax.tree.map(lambda p: _random(13 + len(p.shape), p.shape), shapes)
+    fast, xla = [jax.jit(make(impl).apply)(params, x) for impl in ('fast', 'xla')]
+    chex.assert_shape(fast, (2, 10, 10, 2))
+    chex.assert_trees_all_close(fast, xla, **_TOL)
+    too_large = convolutions.ConvTranspose(features=2, kernel_size=3, output_padding=2)
+    with pytest.raises(ValueError, match='output_padding'):
+      jax.eval_shape(too_large.init, jax.random.key(8), jnp.ones((1, 4, 4, 1)))
 
   def test_auto_is_fast_on_cpu(self):
     if jax.default_backend() != 'cpu':

@@ -14,8 +14,16 @@ def evaluator(data_dir):
 
 def test_only_mnist_like_images_are_evaluable():
   mnist.check_evaluable((28, 28, 1))
-  with pytest.raises(ValueError, match='config.eval_every=0'):
-    mnist.check_evaluable((32, 32, 3))
+  mnist.check_evaluable((32, 32, 1))
+  for shape in ((32, 32, 3), (30, 30, 1)):
+    with pytest.raises(ValueError, match='config.eval_every=0'):
+      mnist.check_evaluable(shape)
+
+
+def test_padded_digits_are_measured_on_their_centre():
+  images = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 1)).astype(np.float32)
+  np.testing.assert_array_equal(mnist.unpad(images), images[:, 2:30, 2:30])
+  np.testing.assert_array_equal(mnist.unpad(images[:, 2:30, 2:30]), images[:, 2:30, 2:30])
 
 
 def test_real_digits_score_near_the_floor_and_noise_far_from_it(evaluator):

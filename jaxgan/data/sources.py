@@ -9,6 +9,10 @@ uint8 (H, W, C), 'label': int}` (the label only when asked for) or
   `is_folder`), decoded only when an example is read;
 - `ring2d` and `grid2d`, the 2-D Gaussian mixtures of `mixtures`;
 - `stacked_mnist`, built in memory from `bundled_mnist`;
+- `mnist2textured`, the unpaired two-domain dataset for CycleGAN (MNIST
+  digits, and digits on coloured textures as in MNIST-M; see
+  `textured_mnist`), built in memory from `bundled_mnist`, with the splits
+  `trainA`, `trainB`, `testA` and `testB`;
 - any TFDS image dataset, read through `tfds.data_source` (ArrayRecord files,
   never TensorFlow). Splits that decode to at most `IN_MEMORY_LIMIT_BYTES`
   are decoded once into memory (and cached as .npy beside the prepared
@@ -34,6 +38,7 @@ import tensorflow_datasets as tfds
 
 from jaxgan.data import bundled_mnist
 from jaxgan.data import mixtures
+from jaxgan.data import textured_mnist
 from jaxgan.data import transforms
 
 # The dataset prepared from the MNIST files bundled with the repo: the one that
@@ -50,6 +55,9 @@ STACKED_MNIST_SIZES = {'train': 128_000, 'test': 10_000}
 # Seeds of the digit draws, one per split, fixed so that every process and
 # run builds the same set.
 _STACKED_MNIST_SEEDS = {'train': 0x57AC, 'test': 0x57AD}
+# MNIST digits (domain A) and MNIST-M-like textured digits (domain B), for
+# CycleGAN: 32x32, splits 'trainA', 'trainB', 'testA', 'testB'.
+MNIST2TEXTURED = textured_mnist.MNIST2TEXTURED
 # The 2-D point datasets.
 RING2D = mixtures.RING2D
 GRID2D = mixtures.GRID2D
@@ -101,7 +109,7 @@ def is_folder(source: str) -> bool:
 
 
 # ---------------------------------------------------------------------------
-# In-memory sources: small TFDS splits, stacked MNIST, 2-D points.
+# In-memory sources: small TFDS splits, MNIST variants, 2-D points.
 # ---------------------------------------------------------------------------
 
 
@@ -244,8 +252,9 @@ def _builder(name: str, data_dir: str | None, config_field: str) -> tfds.core.Da
       f'{_where(name, config_field)} is not a TFDS dataset. Use a name from '
       "`tfds.list_builders()` (e.g. 'mnist', 'cifar10', 'celeb_a'), "
       f'{BUNDLED_MNIST!r} (MNIST prepared offline from the files bundled with '
-      f'jaxgan), {STACKED_MNIST!r}, {RING2D!r}, {GRID2D!r}, or a folder of '
-      "images given as a path ('/data/faces', './faces', 'gs://bucket/faces')."
+      f'jaxgan), {STACKED_MNIST!r}, {MNIST2TEXTURED!r}, {RING2D!r}, {GRID2D!r}, '
+      "or a folder of images given as a path ('/data/faces', './faces', "
+      "'gs://bucket/faces')."
     ) from e
 
 
@@ -391,7 +400,9 @@ def _stack(
   return images, labels
 
 
-@functools.lru_cache(maxsize=4)
+# Six: a CycleGAN run on `mnist2textured` reads its four splits, built from
+# both of MNIST's.
+@functools.lru_cache(maxsize=6)
 def _decoded_split(
   name: str, split: str, data_dir: str | None
 ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -402,6 +413,8 @@ def _decoded_split(
   """
   if name == STACKED_MNIST:
     return _stacked_mnist(split, data_dir)
+  if name == MNIST2TEXTURED:
+    return _mnist2textured(split, data_dir)
   builder, source = _data_source(name, split, data_dir)
   shape = builder.info.features[IMAGE_KEY].shape
   if None in shape:
@@ -530,6 +543,18 @@ def _stacked_mnist(split: str, data_dir: str | None) -> tuple[np.ndarray, np.nda
 
 
 # ---------------------------------------------------------------------------
+# MNIST and textured MNIST, the two domains of `mnist2textured`.
+# ---------------------------------------------------------------------------
+
+
+def _mnist2textured(split: str, data_dir: str | None) -> tuple[np.ndarray, np.ndarray]:
+  """Builds a split of `mnist2textured` from the decoded MNIST digits."""
+  textured_mnist.check_split(split)
+  digits, labels = _decoded_split(BUNDLED_MNIST, textured_mnist.DIGITS[split].split, data_dir)
+  return textured_mnist.build_split(split, digits, labels)
+
+
+# ---------------------------------------------------------------------------
 # Folders of images.
 # ---------------------------------------------------------------------------
 
@@ -581,6 +606,9 @@ def decode_image(path: epath.PathLike, mode: str) -> np.ndarray:
     content = epath.Path(path).read_bytes()
     # `Image.open` looked up at call time, so a test can count the decodes.
     with Image.open(io.BytesIO(content)) as image:
+      if image.mode == 'P' and 'transparency' in image.info:
+        # Through RGBA, as PIL asks (it warns on a direct conversion).
+        image = image.convert('RGBA')
       array = np.asarray(image.convert(mode))
   except (OSError, ValueError, Image.DecompressionBombError) as e:
     raise ValueError(f'Cannot decode the image {path}: {e}') from e
@@ -690,9 +718,10 @@ def open_source(
 
   Args:
     source: a folder of images (see `is_folder`), 'ring2d', 'grid2d',
-      'stacked_mnist', or a TFDS name.
+      'stacked_mnist', 'mnist2textured', or a TFDS name.
     split: the split to read (TFDS slicing such as 'train[:10%]' works for
-      TFDS datasets); folders and 2-D points have only 'train'.
+      TFDS datasets); folders and 2-D points have only 'train',
+      'mnist2textured' has 'trainA', 'trainB', 'testA' and 'testB'.
     data_dir: the TFDS data directory; None for TFDS's default.
     with_labels: serve int labels under 'label'.
     channels: for folders, 1 decodes to grayscale, else RGB.
@@ -734,6 +763,19 @@ def open_source(
       length=STACKED_MNIST_SIZES[split],
       example_shape=(28, 28, 3),
     )
+  if source == MNIST2TEXTURED:
+    textured_mnist.check_split(split)
+    # Prepares MNIST if needed.
+    _data_source(BUNDLED_MNIST, textured_mnist.DIGITS[split].split, data_dir, config_field)
+    return _in_memory_source(
+      source,
+      split,
+      data_dir,
+      with_labels=with_labels,
+      num_classes=textured_mnist.NUM_CLASSES,
+      length=textured_mnist.SIZES[split],
+      example_shape=textured_mnist.image_shape(split),
+    )
   builder, data_source = _data_source(source, split, data_dir, config_field)
   num_classes = _num_classes(builder)
   if with_labels and num_classes is None:
@@ -761,8 +803,9 @@ def load_split(
   """Loads a whole split into memory, e.g. real test images for evaluation.
 
   Args:
-    name: the TFDS dataset name, or 'stacked_mnist'.
-    split: the split, e.g. `test` or `train[:10%]`.
+    name: the TFDS dataset name, 'stacked_mnist' or 'mnist2textured'.
+    split: the split, e.g. `test` or `train[:10%]` (`testA`, `testB` for
+      'mnist2textured').
     data_dir: the TFDS data directory; None for TFDS's default.
 
   Returns:

@@ -16,7 +16,7 @@ from jaxgan.eval import mnist
 from jaxgan.eval import mode_coverage
 
 # Datasets whose classes are the MNIST classifier's digits.
-_DIGIT_DATASETS = (data.BUNDLED_MNIST, 'mnist')
+_DIGIT_DATASETS = (data.BUNDLED_MNIST, 'mnist', data.MNIST2TEXTURED)
 
 
 class Evaluator(Protocol):
@@ -44,7 +44,10 @@ def check_evaluable(info: data.DatasetInfo, *, field: str = 'config.eval_every')
   if info.feature == 'point' and info.source in data.mixtures.MIXTURES:
     return
   if info.feature == 'image':
-    mnist.check_evaluable(info.shape, field=field)
+    shape = info.shape
+    if info.source in _DIGIT_DATASETS and shape[-1] == 3:
+      shape = (*shape[:-1], 1)  # Digits read as RGB are measured in gray.
+    mnist.check_evaluable(shape, field=field)
     return
   raise ValueError(
     f'No evaluator measures samples of {info.source!r}; set {field}=0 to train without one.'

@@ -29,21 +29,46 @@ FEATURE_NETWORK = (
   'jaxgan MNIST classifier (data/mnist_classifier/weights.msgpack), 128-d penultimate features'
 )
 IMAGE_SHAPE = (28, 28, 1)
+# MNIST padded by 2 on every side (to 32x32, the size of networks that halve
+# their input several times): measured on the central 28x28.
+PADDED_SHAPE = (32, 32, 1)
 
 
 def check_evaluable(image_shape: tuple[int, ...], field: str = 'config.eval_every') -> None:
-  """Raises ValueError unless the images are MNIST-like (28x28, one channel).
+  """Raises ValueError unless the images are MNIST-like (28x28, or padded to 32x32; gray).
 
   Args:
     image_shape: (H, W, C) of the images a model makes.
     field: the setting to name in the error.
   """
-  if tuple(image_shape) != IMAGE_SHAPE:
+  if tuple(image_shape) not in (IMAGE_SHAPE, PADDED_SHAPE):
     raise ValueError(
       f'Sample-quality metrics use an MNIST classifier as their feature network, '
-      f'so they need 28x28x1 images; this dataset has {tuple(image_shape)}. Set '
-      f'{field}=0 to train without them.'
+      f'so they need 28x28x1 images (or 32x32x1, MNIST padded by 2); this dataset has '
+      f'{tuple(image_shape)}. Set {field}=0 to train without them.'
     )
+
+
+# ITU-R 601-2 luma, the weights of PIL's convert('L').
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def to_gray(images: np.ndarray) -> np.ndarray:
+  """Images in [-1, 1] as gray (N, H, W, 1): the luma of RGB ones, gray ones as they are.
+
+  For digits read as RGB (a folder of MNIST PNGs, `--config.data.channels=3`).
+  """
+  if images.shape[-1] == 1:
+    return images
+  return (((images + 1) * 127.5) @ _LUMA)[..., None] / 127.5 - 1
+
+
+def unpad(images: np.ndarray) -> np.ndarray:
+  """The central 28x28 of (N, 32, 32, 1) images; 28x28 images as they are."""
+  if images.shape[1:] == PADDED_SHAPE:
+    margin = (PADDED_SHAPE[0] - IMAGE_SHAPE[0]) // 2
+    return images[:, margin:-margin, margin:-margin]
+  return images
 
 
 # Neighbours of the precision and recall manifolds (Kynkäänniemi et al.: 3).
@@ -88,13 +113,19 @@ class MNISTEvaluator:
     self._reference = _Reference(features=features, mean=mean, cov=cov, radii=radii)
 
   def __call__(self, images: np.ndarray, labels: np.ndarray | None = None) -> dict[str, float]:
-    """Metrics of `images` ((N, 28, 28, 1) in [-1, 1]; N >= 1000 for KID).
+    """Metrics of `images` ((N, 28, 28, 1) or padded (N, 32, 32, 1), in [-1, 1]).
+
+    Digits in RGB are measured in gray (`to_gray`).
+
+    N >= 1000 for KID's subsets of 1000.
 
     With `labels`, the digit each image was asked to be, the figures gain
     `label_accuracy`: the fraction the classifier reads as that digit (a
     conditional G that ignores its label scores about 0.1).
     """
+    images = to_gray(np.asarray(images, np.float32)).astype(np.float32)
     check_evaluable(images.shape[1:], field='the images')
+    images = unpad(images)
     features, probabilities = classifier.classifier_outputs(self._params, images)
     mean, cov = metrics.gaussian_statistics(features)
     reference = self._reference

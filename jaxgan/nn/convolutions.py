@@ -21,7 +21,8 @@ set is closed under differentiation:
   feature dimensions swapped and rhs dilation equal to the stride.
 
 Padding follows PyTorch: `conv2d(padding=p)` pads p zeros on each side,
-`conv_transpose2d(padding=p)` is `ConvTranspose2d(padding=p)`.
+`conv_transpose2d(padding=p, output_padding=q)` is
+`ConvTranspose2d(padding=p, output_padding=q)`.
 """
 
 import functools
@@ -255,28 +256,51 @@ def conv2d(x: Array, kernel: Array, *, stride: int = 1, padding: int = 0) -> Arr
   return _conv(x, kernel, stride, padding)
 
 
-def conv_transpose2d(x: Array, kernel: Array, *, stride: int = 2, padding: int = 1) -> Array:
+def _check_output_padding(output_padding: int, stride: int) -> None:
+  # The same rule as PyTorch's: stride - 1 is the most that still leaves
+  # conv2d of the larger size with the input's size, so the map stays the
+  # adjoint of one conv2d.
+  if not 0 <= output_padding < stride:
+    raise ValueError(
+      f'output_padding must be in [0, stride) = [0, {stride}), got {output_padding}.'
+    )
+
+
+def conv_transpose2d(
+  x: Array, kernel: Array, *, stride: int = 2, padding: int = 1, output_padding: int = 0
+) -> Array:
   """Transposed 2D convolution with PyTorch `ConvTranspose2d` semantics.
 
-  The output has spatial size (H - 1) * stride - 2 * padding + k, and
-  conv_transpose2d(y, K) is the vjp in x of x -> conv2d(x, K', stride,
-  padding), with K' = K with its I and O axes swapped. Stride > 1 is computed
-  sub-pixel (one stride-1 convolution to stride**2 x O channels, then
-  depth-to-space), so no inserted zero is multiplied. Differentiation
-  behaves as in `conv2d`.
+  The output has spatial size (H - 1) * stride - 2 * padding + k +
+  output_padding, and conv_transpose2d(y, K) is the vjp in x of
+  x -> conv2d(x, K', stride, padding) for an x of that size, with K' = K with
+  its I and O axes swapped. Stride > 1 is computed sub-pixel (one stride-1
+  convolution to stride**2 x O channels, then depth-to-space), so no
+  inserted zero is multiplied. Differentiation behaves as in `conv2d`.
 
   Args:
     x: input, NHWC.
     kernel: HWIO, I = channels of x, O = output channels.
     stride: the upsampling factor on H and W.
     padding: as PyTorch's: rows cropped from each side of the full output.
+    output_padding: as PyTorch's: rows added at the bottom and columns at the
+      right of the output, so that e.g. k=3, stride=2, padding=1 doubles the
+      size exactly. Must be less than `stride`.
 
   Returns:
     The NHWC output, O channels.
+
+  Raises:
+    ValueError: if output_padding is negative or not less than stride.
   """
+  _check_output_padding(output_padding, stride)
   out_hw = tuple(
-    (size - 1) * stride - 2 * padding + k for size, k in zip(x.shape[1:3], kernel.shape[:2])
+    (size - 1) * stride - 2 * padding + k + output_padding
+    for size, k in zip(x.shape[1:3], kernel.shape[:2])
   )
+  # The adjoint's geometry already handles an x whose last rows meet only
+  # part of the kernel (conv2d's gradient needs it), so output_padding is
+  # just a larger out_hw.
   return _conv_adjoint(x, jnp.swapaxes(kernel, 2, 3), stride, padding, out_hw)
 
 
@@ -291,9 +315,18 @@ def xla_conv2d(x: Array, kernel: Array, *, stride: int = 1, padding: int = 0) ->
   )
 
 
-def xla_conv_transpose2d(x: Array, kernel: Array, *, stride: int = 2, padding: int = 1) -> Array:
-  """`conv_transpose2d` as plain `lax.conv_transpose` (what `nn.ConvTranspose` runs)."""
-  pads = tuple((k - 1 - padding, k - 1 - padding) for k in kernel.shape[:2])
+def xla_conv_transpose2d(
+  x: Array, kernel: Array, *, stride: int = 2, padding: int = 1, output_padding: int = 0
+) -> Array:
+  """`conv_transpose2d` as plain `lax.conv_transpose` (what `nn.ConvTranspose` runs).
+
+  Raises:
+    ValueError: if output_padding is negative or not less than stride.
+  """
+  _check_output_padding(output_padding, stride)
+  # lax.conv_transpose pads the stride-dilated input; output_padding is extra
+  # padding on the high (bottom, right) side only, as in PyTorch.
+  pads = tuple((k - 1 - padding, k - 1 - padding + output_padding) for k in kernel.shape[:2])
   # transpose_kernel=True flips and I/O-swaps its kernel back to ours: the
   # gradient-of-conv2d convention that defines conv_transpose2d.
   return lax.conv_transpose(
@@ -336,6 +369,10 @@ class _ConvBase(nn.Module):
   _fast_op = None
   _xla_op = None
 
+  def _op_options(self) -> dict[str, Any]:
+    """Keyword arguments of the op beyond stride and padding."""
+    return {}
+
   @nn.compact
   def __call__(self, inputs: Array) -> Array:
     """Applies the convolution to NHWC inputs (any number of leading batch dims)."""
@@ -354,7 +391,11 @@ class _ConvBase(nn.Module):
     inputs, kernel, bias = dtypes.promote_dtype(inputs, kernel, bias, dtype=self.dtype)
     batch_shape = inputs.shape[:-3]
     y = op(
-      inputs.reshape((-1,) + inputs.shape[-3:]), kernel, stride=self.stride, padding=self.padding
+      inputs.reshape((-1,) + inputs.shape[-3:]),
+      kernel,
+      stride=self.stride,
+      padding=self.padding,
+      **self._op_options(),
     )
     y = y.reshape(batch_shape + y.shape[1:])
     if bias is not None:
@@ -387,14 +428,16 @@ class Conv(_ConvBase):
 class ConvTranspose(_ConvBase):
   """Transposed 2D convolution with PyTorch `ConvTranspose2d` semantics, fast on XLA:CPU.
 
-  The output side is (H - 1) * stride - 2 * padding + kernel_size. The
-  `kernel` is HWIO with I = input channels, O = `features`.
+  The output side is (H - 1) * stride - 2 * padding + kernel_size +
+  output_padding. The `kernel` is HWIO with I = input channels, O = `features`.
 
   Attributes:
     features: output channels.
     kernel_size: square kernel side.
     stride: upsampling factor on H and W.
     padding: PyTorch's: rows cropped from each side of the full output.
+    output_padding: PyTorch's: rows (columns) added at the bottom (right) of
+      the output; less than `stride`.
     use_bias: whether to add a bias.
     kernel_init: initializer of the HWIO `kernel`.
     bias_init: initializer of `bias`.
@@ -407,5 +450,9 @@ class ConvTranspose(_ConvBase):
 
   stride: int = 2
   padding: int = 1
+  output_padding: int = 0
   _fast_op = staticmethod(conv_transpose2d)
   _xla_op = staticmethod(xla_conv_transpose2d)
+
+  def _op_options(self) -> dict[str, Any]:
+    return {'output_padding': self.output_padding}

@@ -19,10 +19,11 @@ from jaxgan.train import workdir as workdir_lib
 
 def starts_afresh(name: str) -> bool:
   """Whether a run started from another's parameters keeps its own array `name`:
-  its step and key, and the optimizers' states (moments of another run's
-  gradients, counts that drive its schedules)."""
+  its step and key, the optimizers' states (moments of another run's
+  gradients, counts that drive its schedules), and its image pools (another
+  run's past fakes)."""
   top = name.split('.')[0]
-  return top in ('step', 'key') or top.endswith('opt_state')
+  return top in ('step', 'key') or top.endswith(('opt_state', 'pool'))
 
 
 def initial_state(experiment: experiment_lib.Experiment, init_from: str) -> Any:

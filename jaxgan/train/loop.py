@@ -178,11 +178,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Any:
 
   iterators = {}
   try:
-    for name, stream in experiment.streams.items():
+    # Each stream shuffles and augments with a seed of its own, so that two
+    # streams of as many examples (CycleGAN's domains) do not pair them up.
+    for position, (name, stream) in enumerate(experiment.streams.items()):
       iterators[name] = data.BatchIterator(
         stream.spec,
         global_batch_size=config.batch_size,
-        seed=config.seed,
+        seed=config.seed + position,
         with_labels=stream.with_labels,
         process_index=jax.process_index(),
         process_count=jax.process_count(),

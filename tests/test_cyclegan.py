@@ -1,0 +1,224 @@
+"""End-to-end tests of the CycleGAN family on the loop: config checks, data layouts,
+exact resume, several devices, translate.py, and learning on MNIST -> textured MNIST."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import jax
+import numpy as np
+import pytest
+from PIL import Image
+
+from configs import cyclegan_mnist
+from jaxgan.families.cyclegan import translation
+from jaxgan.train import loop
+from jaxgan.train import saved_runs
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def tiny_config(data_dir, **overrides):
+  """configs/cyclegan_mnist.py with the smallest networks, both domains in RGB.
+
+  Every test of the loop here trains these shapes (32x32x3 to 32x32x3,
+  batch 2, pools of 4), so the session's compilation cache compiles their
+  step once.
+  """
+  config = cyclegan_mnist.get_config()
+  config.data.update(data_dir=data_dir, channels=3)
+  config.update(
+    generator_filters=4,
+    generator_blocks=1,
+    discriminator_filters=4,
+    identity_weight=0.5,
+    batch_size=2,
+    pool_size=4,
+    num_steps=6,
+    log_every=3,
+    sample_every=3,
+    checkpoint_every=3,
+    num_samples=2,
+    eval_every=0,
+  )
+  config.update(overrides)
+  return config
+
+
+def host(state):
+  return jax.device_get(state.replace(key=jax.random.key_data(state.key)))
+
+
+def _image_folder(root, sizes, *, seed=0):
+  """PNGs and JPEGs of the given (height, width, mode) under root."""
+  rng = np.random.default_rng(seed)
+  root.mkdir(parents=True, exist_ok=True)
+  for index, (height, width, mode) in enumerate(sizes):
+    image = Image.fromarray(rng.integers(0, 256, (height, width, 4), dtype=np.uint8), 'RGBA')
+    image = image.convert(mode)
+    image.save(root / f'{index}.{"jpg" if mode in ("L", "RGB") and index % 2 else "png"}')
+  return root
+
+
+def references_layout(root):
+  """A dataset folder as the reference lays it out, of images of odd sizes and modes."""
+  sizes = [(37, 41, 'RGB'), (40, 36, 'L'), (45, 38, 'RGBA'), (36, 50, 'P')]
+  for index, split in enumerate(('trainA', 'trainB', 'testA', 'testB')):
+    _image_folder(root / split, sizes, seed=index)
+  return str(root)
+
+
+@pytest.mark.parametrize(
+  'overrides,message',
+  [
+    (dict(channels=0, identity_weight=0.5), '--config.identity_weight=0'),
+    (dict(loss='l2'), "config.loss = 'l2'"),
+    (dict(pool_size=-1), 'config.pool_size = -1'),
+    (dict(cycle_weight=float('nan')), 'config.cycle_weight = nan'),
+    (dict(source='/no/such/dataset'), 'has no folder trainA/'),
+    (dict(random_crop=30, resize=36), 'multiples of 4'),
+  ],
+  ids=['identity_channels', 'loss', 'pool_size', 'cycle_weight', 'folder', 'side'],
+)
+def test_config_mistakes_fail_before_anything_is_written(tmp_path, data_dir, overrides, message):
+  config = tiny_config(data_dir)
+  data_fields = ('channels', 'source', 'random_crop', 'resize')
+  config.data.update({k: v for k, v in overrides.items() if k in data_fields})
+  if 'random_crop' in overrides:
+    config.data.source = references_layout(tmp_path / 'data')
+  config.update({k: v for k, v in overrides.items() if k not in data_fields})
+  with pytest.raises(ValueError, match=message.replace('.', r'\.').replace('(', r'\(')):
+    loop.train_and_evaluate(config, str(tmp_path / 'run'))
+  assert not (tmp_path / 'run').exists()
+
+
+def test_a_run_resumes_exactly_with_its_pools_and_both_data_positions(tmp_path, data_dir):
+  straight = loop.train_and_evaluate(tiny_config(data_dir), str(tmp_path / 'straight'))
+  resumed = str(tmp_path / 'resumed')
+  loop.train_and_evaluate(tiny_config(data_dir, num_steps=3), resumed)
+  run = saved_runs.load_run(resumed)
+  with open(os.path.join(run.checkpoint, 'data', 'metadata')) as f:
+    positions = json.load(f)
+  # Each domain's stream has its own position, and shuffles with its own seed.
+  assert sorted(positions) == ['a', 'b']
+  assert positions['a'] != positions['b']
+  assert np.asarray(run.state.fake_b_pool.count).tolist() == [2, 2]  # Slots of 4 / 2 images.
+  again = loop.train_and_evaluate(tiny_config(data_dir), resumed)
+  jax.tree.map(np.testing.assert_array_equal, host(again), host(straight))
+  # The pools filled (2 slots of 2) and then swapped, in both runs alike.
+  assert np.asarray(straight.fake_a_pool.count).tolist() == [2, 2]
+
+
+# Run in a subprocess: the number of CPU devices is fixed when JAX starts.
+_EIGHT_DEVICES = textwrap.dedent("""
+    import json, sys
+    sys.path.insert(0, {root!r}); sys.path.insert(0, {tests!r})
+    import jax, numpy as np, optax
+    from jax.sharding import NamedSharding
+    from jaxgan import parallel
+    from jaxgan.train import steps
+    from test_cyclegan_model import image_batch, tiny_cyclegan
+    assert jax.device_count() == 8, jax.devices()
+    # Plain SGD: Adam would turn the rounding noise of gradients that are
+    # zero in exact arithmetic (biases before instance normalisation) into
+    # steps of the full learning rate.
+    sgd = optax.sgd(0.01)
+    gan = tiny_cyclegan(channels_a=3, global_batch=8, pool_size=8, generator_optimizer=sgd,
+                        discriminator_optimizer=sgd)
+    results = []
+    for devices in (jax.devices()[:1], jax.devices()):
+      mesh = parallel.make_data_mesh(devices)
+      partition = gan.state_partition(jax.eval_shape(gan.init, jax.random.key(0)))
+      shardings = jax.tree.map(lambda p: NamedSharding(mesh, p), partition)
+      state = jax.jit(gan.init, out_shardings=shardings)(jax.random.key(0))
+      call = steps.make_train_call(gan, mesh, partition)
+      for step in range(3):
+        state, metrics = call(state, steps.global_batches(mesh, image_batch(8, 3, 3, step), 1))
+      results.append(jax.device_get((state.generator_params, state.discriminator_params,
+                                     (state.fake_a_pool, state.fake_b_pool))))
+    (*networks_one, pools_one), (*networks_eight, pools_eight) = results
+    largest = lambda one, eight: max(
+        jax.tree.leaves(jax.tree.map(lambda a, b: float(np.max(np.abs(a - b))), one, eight)))
+    print(json.dumps({{
+      'parameters': largest(networks_one, networks_eight),
+      'pools': largest(pools_one, pools_eight),
+      'pool_counts': np.asarray(pools_eight[1].count).tolist(),
+    }}))
+""")
+
+
+def test_eight_devices_give_the_one_device_result():
+  env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=8', JAX_PLATFORMS='cpu')
+  script = _EIGHT_DEVICES.format(root=ROOT, tests=os.path.join(ROOT, 'tests'))
+  completed = subprocess.run(
+    [sys.executable, '-c', script], env=env, capture_output=True, text=True, timeout=600
+  )
+  assert completed.returncode == 0, completed.stderr[-3000:]
+  result = json.loads(completed.stdout.strip().splitlines()[-1])
+  # Each device kept its examples' pool slots, and the same fakes went in
+  # and came out (a stored fake shown to D by one run and not the other
+  # would differ by about 1).
+  assert result['pool_counts'] == [1] * 8
+  assert result['pools'] < 1e-4, result
+  # Three steps of a GAN amplify the rounding of sums in another order.
+  assert result['parameters'] < 1e-3, result
+
+
+def test_a_folder_in_the_references_layout_trains_and_translate_writes_each_image_at_its_size(
+  tmp_path, data_dir
+):
+  config = tiny_config(data_dir, identity_weight=0.5)
+  config.data.update(source=references_layout(tmp_path / 'horse2zebra'), resize=36, random_crop=32, flip=True)
+  workdir = tmp_path / 'run'
+  state = loop.train_and_evaluate(config, str(workdir))
+  assert int(state.step) == 6
+  grid = np.asarray(Image.open(workdir / 'samples' / 'step_0000006.png'))
+  # Two test images of each domain: 2 rows of a | G(a) | F(G(a)) | b | F(b) | G(F(b)).
+  assert grid.shape == (2 * 34 + 2, 6 * 34 + 2, 3)
+
+  photos = _image_folder(tmp_path / 'photos', [(37, 45, 'RGBA'), (20, 13, 'L')])
+  _image_folder(photos / 'more', [(33, 64, 'P')], seed=1)
+  output = tmp_path / 'translated'
+  written = translation.translate_folder(
+    str(workdir), direction='a2b', input_dir=str(photos), output_dir=str(output), progress=False
+  )
+  assert sorted(os.path.relpath(p, output) for p in written) == ['0.png', '1.png', 'more/0.png']
+  for name, (height, width) in (('0.png', (37, 45)), ('1.png', (20, 13)), ('more/0.png', (33, 64))):
+    assert np.asarray(Image.open(output / name)).shape == (height, width, 3)
+  # A second run would overwrite them: refused, nothing written.
+  before = {p: os.path.getmtime(p) for p in written}
+  with pytest.raises(ValueError, match='already holds'):
+    translation.translate_folder(
+      str(workdir), direction='b2a', input_dir=str(photos), output_dir=str(output), progress=False
+    )
+  assert {p: os.path.getmtime(p) for p in written} == before
+
+
+def test_f_learns_to_take_digits_off_their_textures(tmp_path, data_dir):
+  # 1,500 steps of small networks on mnist2textured (about a minute), then
+  # F(b) for 1,000 test images of domain B, read by the MNIST classifier.
+  # Measured (2026-12-01): label accuracy 0.55, FID 272; with the cycle
+  # loss's sign flipped 0.10 and 1351; with the cycle loss off (the paper's
+  # ablation) 0.47 and 474. The untranslated b in gray (source only) reads
+  # 0.66: this short run does not beat it, nor does the 32x32 preset's
+  # (benchmarks/results/cyclegan_mnist.md).
+  config = cyclegan_mnist.get_config()
+  config.data.data_dir = data_dir
+  config.update(
+    generator_filters=8,
+    generator_blocks=1,
+    discriminator_filters=8,
+    num_steps=1500,
+    log_every=500,
+    sample_every=1500,
+    checkpoint_every=1500,
+    eval_every=1500,
+    eval_samples=1000,
+  )
+  loop.train_and_evaluate(config, str(tmp_path / 'run'))
+  with open(tmp_path / 'run' / 'metrics.json') as f:
+    metrics = json.load(f)['metrics']
+  assert metrics['label_accuracy'] > 0.45, metrics
+  assert metrics['fid'] < 400, metrics
