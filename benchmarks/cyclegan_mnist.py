@@ -54,7 +54,9 @@ _CONFIG = config_flags.DEFINE_config_file(
   'config', os.path.join(ROOT, 'configs', 'cyclegan_mnist.py'), 'The run to measure.'
 )
 _NAME = flags.DEFINE_string('name', 'default', 'The row: its workdir and report names.')
-_WORKDIR_ROOT = flags.DEFINE_string('workdir_root', os.path.join(ROOT, 'runs', 'cyclegan_mnist'), '')
+_WORKDIR_ROOT = flags.DEFINE_string(
+  'workdir_root', os.path.join(ROOT, 'runs', 'cyclegan_mnist'), ''
+)
 _RESULTS_DIR = flags.DEFINE_string('results_dir', os.path.join(ROOT, 'benchmarks', 'results'), '')
 
 # Sampled per call when translating the test sets.
@@ -62,6 +64,8 @@ _CHUNK = 1000
 # Test images of each domain whose round trips are measured: each costs four
 # generator passes (about 2 minutes per 1,000 on 2 cores for the preset).
 _CYCLE_IMAGES = 1000
+
+
 def translate_all(model, state, direction: str, images: np.ndarray) -> np.ndarray:
   translate = jax.jit(lambda s, x: model.translate(s, direction, x))
   return np.concatenate(
@@ -101,7 +105,9 @@ def main(argv):
   suffix = '' if _NAME.value == 'default' else f'_{_NAME.value}'
   grids = sorted(os.listdir(os.path.join(workdir, 'samples')))
   grid_name = f'cyclegan_mnist{suffix}_samples.png'
-  shutil.copy(os.path.join(workdir, 'samples', grids[-1]), os.path.join(_RESULTS_DIR.value, grid_name))
+  shutil.copy(
+    os.path.join(workdir, 'samples', grids[-1]), os.path.join(_RESULTS_DIR.value, grid_name)
+  )
   command = 'python benchmarks/cyclegan_mnist.py ' + shlex.join(sys.argv[1:])
   lines = [
     f'# CycleGAN, MNIST -> textured MNIST (32x32): {_NAME.value}',
@@ -111,7 +117,7 @@ def main(argv):
     f'{os.cpu_count()} cores; training {train_time / 60:.1f} min '
     f'({config.num_steps} steps of batch {config.batch_size}), all {elapsed / 60:.1f} min.',
     '',
-    f'F(b) on the {len(test_b)} test images of domain B, read by jaxgan\'s MNIST classifier '
+    f"F(b) on the {len(test_b)} test images of domain B, read by jaxgan's MNIST classifier "
     '(central 28x28):',
     '',
     '| | label accuracy | FID vs MNIST test | classes covered |',

@@ -15,7 +15,13 @@ blocks, PatchGAN with 32 filters; no identity loss (the domains differ in
 channels, which the reference does not allow with it). Everything else is
 the paper's.
 
-On 2 CPU cores: TIME_AND_RESULT
+On 2 CPU cores: about 30 minutes (6,000 steps of batch 1 at 4 to 5.5
+steps/s, plus a minute for each of two evaluations of 10,000 images).
+At step 6,000 F(b) is MNIST-like (FID 162 against real test digits, from
+729 for the untranslated b in gray) but keeps the digit's identity in 56%
+of the test images, below the 66% the classifier reads in gray b: in this
+short run, translation alone does not preserve the label
+(benchmarks/results/cyclegan_mnist.md, 2026-12-01).
 """
 
 from configs import cyclegan

@@ -170,7 +170,9 @@ def test_a_folder_in_the_references_layout_trains_and_translate_writes_each_imag
   tmp_path, data_dir
 ):
   config = tiny_config(data_dir, identity_weight=0.5)
-  config.data.update(source=references_layout(tmp_path / 'horse2zebra'), resize=36, random_crop=32, flip=True)
+  config.data.update(
+    source=references_layout(tmp_path / 'horse2zebra'), resize=36, random_crop=32, flip=True
+  )
   workdir = tmp_path / 'run'
   state = loop.train_and_evaluate(config, str(workdir))
   assert int(state.step) == 6

@@ -29,7 +29,9 @@ def test_the_discriminator_loss_is_halved_for_every_adversarial_loss():
   real_out, fake_out = jnp.asarray([2.0, -1.0]), jnp.asarray([0.5, -3.0])
   # Cross-entropy: softplus(-x) on real, softplus(x) on fake, means summed, then / 2.
   softplus = lambda x: np.log1p(np.exp(x))
-  expected = (np.mean(softplus(-np.asarray([2.0, -1.0]))) + np.mean(softplus(np.asarray([0.5, -3.0])))) / 2
+  expected = (
+    np.mean(softplus(-np.asarray([2.0, -1.0]))) + np.mean(softplus(np.asarray([0.5, -3.0])))
+  ) / 2
   assert losses.discriminator_loss('non_saturating', real_out, fake_out) == pytest.approx(expected)
   # Hinge: (mean relu(1 - real) + mean relu(1 + fake)) / 2 = ((0 + 2) / 2 + (1.5 + 0) / 2) / 2.
   assert losses.discriminator_loss('hinge', real_out, fake_out) == pytest.approx(0.875)

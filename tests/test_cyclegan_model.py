@@ -19,7 +19,9 @@ SIDE = 32
 
 def tiny_cyclegan(channels_a=1, channels_b=3, **options):
   """A CycleGAN of the smallest networks at 32x32 (fast to compile)."""
-  generator = lambda channels: networks.ResnetGenerator(out_channels=channels, filters=4, num_blocks=1)
+  generator = lambda channels: networks.ResnetGenerator(
+    out_channels=channels, filters=4, num_blocks=1
+  )
   discriminator = networks.PatchDiscriminator(filters=4)
   options.setdefault('generator_optimizer', optax.adam(2e-4, b1=0.5))
   options.setdefault('discriminator_optimizer', optax.adam(2e-4, b1=0.5))
@@ -65,7 +67,9 @@ def stepped():
 def test_the_generator_loss_is_the_papers_sum_of_terms(stepped):
   gan, batch, before, _, metrics = stepped
   # The terms recomputed from the state before the step, outside the step.
-  real_a, real_b = (steps.to_float_images(batch[d]['image'])[0, 0] for d in (model_lib.A, model_lib.B))
+  real_a, real_b = (
+    steps.to_float_images(batch[d]['image'])[0, 0] for d in (model_lib.A, model_lib.B)
+  )
   translate = jax.jit(gan.translate, static_argnums=1)
   g = lambda direction, x: translate(before, direction, x)
   judge = jax.jit(lambda params, x: gan.discriminator_a.apply({'params': params}, x))
@@ -75,13 +79,18 @@ def test_the_generator_loss_is_the_papers_sum_of_terms(stepped):
     'cycle_b': losses.cycle_consistency_loss(real_b, g('ab', g('ba', real_b))),
     'identity_a': losses.identity_loss(real_a, g('ba', real_a)),
     'identity_b': losses.identity_loss(real_b, g('ab', real_b)),
-    'generator_ab_loss': losses.generator_adversarial_loss('least_squares', d('b', g('ab', real_a))),
-    'generator_ba_loss': losses.generator_adversarial_loss('least_squares', d('a', g('ba', real_b))),
+    'generator_ab_loss': losses.generator_adversarial_loss(
+      'least_squares', d('b', g('ab', real_a))
+    ),
+    'generator_ba_loss': losses.generator_adversarial_loss(
+      'least_squares', d('a', g('ba', real_b))
+    ),
   }
   for name, value in expected.items():
     np.testing.assert_allclose(metrics[name], value, rtol=2e-5, err_msg=name)
   total = (
-    expected['generator_ab_loss'] + expected['generator_ba_loss']
+    expected['generator_ab_loss']
+    + expected['generator_ba_loss']
     + 10 * (expected['cycle_a'] + expected['cycle_b'])
     + 10 * 0.5 * (expected['identity_a'] + expected['identity_b'])
   )
@@ -102,14 +111,18 @@ def test_a_step_updates_every_network_and_stores_its_fakes_in_the_pools(stepped)
   for group in ('generator_params', 'discriminator_params'):
     for name in getattr(before, group):
       changed = jax.tree.map(
-        lambda x, y: not np.array_equal(x, y), getattr(before, group)[name], getattr(after, group)[name]
+        lambda x, y: not np.array_equal(x, y),
+        getattr(before, group)[name],
+        getattr(after, group)[name],
       )
       assert all(jax.tree.leaves(changed)), (group, name)
   real_a = steps.to_float_images(batch[model_lib.A]['image'])[0, 0]
   # Slot i of the B pool holds G(a_i) of the parameters before the step.
   np.testing.assert_array_equal(after.fake_b_pool.count, [1, 1])
   translate = jax.jit(gan.translate, static_argnums=1)
-  np.testing.assert_allclose(after.fake_b_pool.images[:, 0], translate(before, 'ab', real_a), atol=1e-6)
+  np.testing.assert_allclose(
+    after.fake_b_pool.images[:, 0], translate(before, 'ab', real_a), atol=1e-6
+  )
   assert not after.fake_b_pool.images[:, 1:].any()
 
 
@@ -136,8 +149,14 @@ def test_a_grid_row_is_a_translation_and_its_round_trip_in_rgb():
   gray = lambda x: jnp.broadcast_to(x, (*x.shape[:-1], 3))
   for got, expected in zip(
     row,
-    (gray(a[1]), fake_b[1], gray(translate(state, 'ba', fake_b)[1]), b[1], gray(fake_a[1]),
-     translate(state, 'ab', fake_a)[1]),
+    (
+      gray(a[1]),
+      fake_b[1],
+      gray(translate(state, 'ba', fake_b)[1]),
+      b[1],
+      gray(fake_a[1]),
+      translate(state, 'ab', fake_a)[1],
+    ),
   ):
     np.testing.assert_allclose(got, expected, atol=1e-6)
   np.testing.assert_allclose(sample(state, {'b_to_a': b}), fake_a, atol=1e-6)

@@ -36,8 +36,6 @@ from jaxgan.train import optimizers
 
 CycleGAN = model.CycleGAN
 DOMAINS = (model.A, model.B)
-# The generator halves an image's sides twice and doubles them back.
-_SIDE_MULTIPLE = 4
 
 
 def check_config(config: ml_collections.ConfigDict, *, device_count: int) -> None:
@@ -86,10 +84,13 @@ def domain_spec(config_data: ml_collections.ConfigDict, domain: str, split: str)
   if not epath.Path(os.path.expanduser(folder)).is_dir():
     raise ValueError(
       f'config.data.source = {spec.source!r} has no folder {name}/: CycleGAN reads a folder '
-      'laid out as the reference\'s datasets, with trainA/, trainB/, testA/ and testB/ '
+      "laid out as the reference's datasets, with trainA/, trainB/, testA/ and testB/ "
       'inside. Point it at such a folder'
-      + ('' if split == 'train' else f', or draw grids from training images: '
-         '--config.data.test_split=train')
+      + (
+        ''
+        if split == 'train'
+        else ', or draw grids from training images: --config.data.test_split=train'
+      )
       + '.'
     )
   return dataclasses.replace(spec, source=folder)
@@ -130,7 +131,9 @@ def data_streams(config: ml_collections.ConfigDict) -> dict[str, families.DataSt
   return streams
 
 
-def build(config: ml_collections.ConfigDict, datasets: dict[str, data.DatasetInfo]) -> model.CycleGAN:
+def build(
+  config: ml_collections.ConfigDict, datasets: dict[str, data.DatasetInfo]
+) -> model.CycleGAN:
   """The networks, optimizers and losses for images of the two domains' shapes.
 
   Raises:
@@ -147,15 +150,15 @@ def build(config: ml_collections.ConfigDict, datasets: dict[str, data.DatasetInf
       )
   if shape_a[:2] != shape_b[:2]:
     raise ValueError(
-      f'The domains\' images differ in size ({shape_a[0]}x{shape_a[1]} in A, {shape_b[0]}x'
+      f"The domains' images differ in size ({shape_a[0]}x{shape_a[1]} in A, {shape_b[0]}x"
       f'{shape_b[1]} in B); crop both to one square: --config.data.random_crop=SIDE.'
     )
   height, width = shape_a[:2]
-  if height % _SIDE_MULTIPLE or width % _SIDE_MULTIPLE:
+  if height % networks.SIDE_MULTIPLE or width % networks.SIDE_MULTIPLE:
     raise ValueError(
-      f'The ResNet generator takes images whose sides are multiples of {_SIDE_MULTIPLE}; these '
+      f'The ResNet generator takes images whose sides are multiples of {networks.SIDE_MULTIPLE}; these '
       f'are {height}x{width}. Crop them to one: --config.data.random_crop='
-      f'{min(height, width) // _SIDE_MULTIPLE * _SIDE_MULTIPLE}.'
+      f'{min(height, width) // networks.SIDE_MULTIPLE * networks.SIDE_MULTIPLE}.'
     )
   if config.identity_weight and shape_a[2] != shape_b[2]:
     raise ValueError(

@@ -84,5 +84,7 @@ def query(pool: ImagePool, fakes: jax.Array, keys: jax.Array) -> tuple[ImagePool
   fakes = jax.lax.stop_gradient(fakes)
   if pool.images.shape[1] == 0:
     return pool, fakes
-  images, count, shown = jax.vmap(_query_slot)(pool.images, pool.count, fakes.astype(pool.images.dtype), keys)
+  images, count, shown = jax.vmap(_query_slot)(
+    pool.images, pool.count, fakes.astype(pool.images.dtype), keys
+  )
   return ImagePool(images=images, count=count), shown.astype(fakes.dtype)

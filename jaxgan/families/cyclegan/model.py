@@ -156,7 +156,9 @@ class CycleGAN:
   def state_partition(self, state: CycleGANState) -> Any:
     """The pools' slots lie with their examples' devices; the rest is replicated."""
     partition = families.replicated(state)
-    by_example = lambda pool: jax.tree.map(lambda _: jax.sharding.PartitionSpec(parallel.DATA_AXIS), pool)
+    by_example = lambda pool: jax.tree.map(
+      lambda _: jax.sharding.PartitionSpec(parallel.DATA_AXIS), pool
+    )
     return partition.replace(
       fake_a_pool=by_example(state.fake_a_pool), fake_b_pool=by_example(state.fake_b_pool)
     )
@@ -194,8 +196,12 @@ class CycleGAN:
       # Instance normalisation treats each image alone, so images that go
       # through the same generator can share one pass: the identity
       # mappings ride along with the translations.
-      fake_b = self._generate(params, 'ab', jnp.concatenate([real_a, real_b]) if identity else real_a)
-      fake_a = self._generate(params, 'ba', jnp.concatenate([real_b, real_a]) if identity else real_b)
+      fake_b = self._generate(
+        params, 'ab', jnp.concatenate([real_a, real_b]) if identity else real_a
+      )
+      fake_a = self._generate(
+        params, 'ba', jnp.concatenate([real_b, real_a]) if identity else real_b
+      )
       if identity:
         (fake_b, same_b), (fake_a, same_a) = jnp.split(fake_b, 2), jnp.split(fake_a, 2)
       cycled_a = self._generate(params, 'ba', fake_b)
@@ -219,7 +225,9 @@ class CycleGAN:
       if identity:
         terms['identity_a'] = losses.identity_loss(real_a, same_a)
         terms['identity_b'] = losses.identity_loss(real_b, same_b)
-        loss += self.cycle_weight * self.identity_weight * (terms['identity_a'] + terms['identity_b'])
+        loss += (
+          self.cycle_weight * self.identity_weight * (terms['identity_a'] + terms['identity_b'])
+        )
       terms['generator_loss'] = loss
       return loss, (fake_a, fake_b, terms)
 
@@ -246,7 +254,9 @@ class CycleGAN:
         # One pass for both halves: instance normalisation keeps them apart.
         outputs = self._judge(params, domain, jnp.concatenate([real, fake]))
         real_out, fake_out = jnp.split(outputs, 2)
-        terms[f'discriminator_{domain}_loss'] = losses.discriminator_loss(self.loss, real_out, fake_out)
+        terms[f'discriminator_{domain}_loss'] = losses.discriminator_loss(
+          self.loss, real_out, fake_out
+        )
         terms[f'discriminator_{domain}_real'] = jnp.mean(real_out)
         terms[f'discriminator_{domain}_fake'] = jnp.mean(fake_out)
       loss = terms['discriminator_a_loss'] + terms['discriminator_b_loss']
@@ -283,7 +293,9 @@ class CycleGAN:
     """G(images) for direction 'ab', F(images) for 'ba'."""
     return self._generate(state.generator_params, direction, images)
 
-  def sample_inputs(self, seed: int, count: int, *, label: int | None = None) -> families.SampleInputs:
+  def sample_inputs(
+    self, seed: int, count: int, *, label: int | None = None
+  ) -> families.SampleInputs:
     """`count` fixed test images of each domain, chosen by `seed`.
 
     Raises:
@@ -315,8 +327,12 @@ class CycleGAN:
     a, b = inputs[A], inputs[B]
     fake_b, fake_a = self.translate(state, 'ab', a), self.translate(state, 'ba', b)
     columns = [
-      a, fake_b, self.translate(state, 'ba', fake_b),
-      b, fake_a, self.translate(state, 'ab', fake_a),
+      a,
+      fake_b,
+      self.translate(state, 'ba', fake_b),
+      b,
+      fake_a,
+      self.translate(state, 'ab', fake_a),
     ]
     channels = max(x.shape[-1] for x in columns)
     columns = [jnp.broadcast_to(x, (*x.shape[:-1], channels)) for x in columns]

@@ -45,6 +45,10 @@ _weight_init = nn.initializers.normal(stddev=0.02)
 # track_running_stats=False, eps=1e-5; Flax's variance is the biased one too.
 instance_norm = functools.partial(nn.InstanceNorm, use_scale=False, use_bias=False, epsilon=1e-5)
 
+# What the generator's image sides must divide by: two stride-2
+# downsamplings are undone by two 2x upsamplings.
+SIDE_MULTIPLE = 4
+
 
 def reflection_pad(x: jax.Array, pad: int) -> jax.Array:
   """Pads H and W of an NHWC array by reflection, as PyTorch's `ReflectionPad2d`.
@@ -143,7 +147,7 @@ class ResnetGenerator(nn.Module):
     # Each stride-2 conv halves a side rounding up and each upsampling
     # doubles it, so only multiples of 4 come back to H x W; the residual
     # blocks reflect-pad H / 4 by 1, which needs H / 4 >= 2.
-    if height % 4 or width % 4 or min(height, width) < 8:
+    if height % SIDE_MULTIPLE or width % SIDE_MULTIPLE or min(height, width) < 2 * SIDE_MULTIPLE:
       raise ValueError(
         f'ResnetGenerator needs height and width that are multiples of 4 and at least 8 '
         f'(two stride-2 downsamplings are undone by two 2x upsamplings), got '

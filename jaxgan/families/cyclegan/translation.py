@@ -20,12 +20,11 @@ import tqdm
 from jaxgan import data
 from jaxgan.data import sources
 from jaxgan.families.cyclegan import model as model_lib
+from jaxgan.families.cyclegan import networks
 from jaxgan.train import images
 from jaxgan.train import saved_runs
 
 DIRECTIONS = {'a2b': 'ab', 'b2a': 'ba'}
-# The generator halves an image's sides twice: they must divide by this.
-SIDE_MULTIPLE = 4
 
 
 def output_name(relative: str) -> str:
@@ -33,13 +32,16 @@ def output_name(relative: str) -> str:
   return os.path.splitext(relative)[0] + '.png'
 
 
-def pad_to_multiple(image: np.ndarray, multiple: int = SIDE_MULTIPLE) -> np.ndarray:
-  """(H, W, C) padded at the bottom and right by reflection to sides divisible by `multiple`.
+def pad_to_multiple(image: np.ndarray, multiple: int = networks.SIDE_MULTIPLE) -> np.ndarray:
+  """(H, W, C) padded at the bottom and right to sides the generator takes.
 
-  Images too small to reflect (a side under the padding) are edge-padded instead.
+  Sides become multiples of `multiple`, and at least two of them (the
+  residual blocks reflect the smallest feature map). Padding is by
+  reflection, or by repeating the edge for an image too small to reflect.
   """
   height, width = image.shape[:2]
-  pads = ((0, -height % multiple), (0, -width % multiple), (0, 0))
+  target = lambda side: max(-(-side // multiple) * multiple, 2 * multiple)
+  pads = ((0, target(height) - height), (0, target(width) - width), (0, 0))
   fits = all(pad < side for (_, pad), side in zip(pads[:2], (height, width)))
   return np.pad(image, pads, mode='reflect' if fits else 'edge')
 
