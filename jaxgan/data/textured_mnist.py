@@ -30,8 +30,9 @@ SPLITS = ('trainA', 'trainB', 'testA', 'testB')
 # The splits of domain B, the textured one.
 TEXTURED_SPLITS = ('trainB', 'testB')
 NUM_CLASSES = 10
-# MNIST's 28x28 digits padded by 2 on each side, the size MNIST-M uses (and
-# a power of two, which CycleGAN's strided generators need).
+# MNIST's 28x28 digits padded by 2 on each side (MNIST-M itself is 28x28):
+# sides that CycleGAN's strided generators take, and that the MNIST
+# evaluator reads back as padded digits.
 SIZE = 32
 PAD = (SIZE - 28) // 2
 
