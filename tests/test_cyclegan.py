@@ -107,8 +107,12 @@ def test_a_run_resumes_exactly_with_its_pools_and_both_data_positions(tmp_path, 
   assert np.asarray(run.state.fake_b_pool.count).tolist() == [2, 2]  # Slots of 4 / 2 images.
   again = loop.train_and_evaluate(tiny_config(data_dir), resumed)
   jax.tree.map(np.testing.assert_array_equal, host(again), host(straight))
-  # The pools filled (2 slots of 2) and then swapped, in both runs alike.
   assert np.asarray(straight.fake_a_pool.count).tolist() == [2, 2]
+  # And both streams stand where the uninterrupted run's stand.
+  final_positions = lambda workdir: json.loads(
+    (tmp_path / workdir / 'checkpoints' / '6' / 'data' / 'metadata').read_text()
+  )
+  assert final_positions('resumed') == final_positions('straight')
 
 
 # Run in a subprocess: the number of CPU devices is fixed when JAX starts.
