@@ -1,7 +1,6 @@
 """Fixtures shared by the test files, and a compilation cache for the session."""
 
 import atexit
-import fcntl
 import os
 import shutil
 import tempfile
@@ -29,15 +28,8 @@ def data_dir(tmp_path_factory) -> str:
   """A TFDS data_dir holding `bundled_mnist` (real MNIST), prepared once.
 
   Tests prepare their own copy rather than use ~/tensorflow_datasets, so that
-  a test run neither depends on nor changes what a user has prepared. Under
-  pytest-xdist the workers share one copy, in the run's common temporary
-  folder: the first to take the lock prepares it (half a minute), the other
-  finds it prepared. No test writes into it.
+  a test run neither depends on nor changes what a user has prepared.
   """
-  shared = tmp_path_factory.getbasetemp()
-  if os.environ.get('PYTEST_XDIST_WORKER'):
-    shared = shared.parent
-  with open(shared / 'tfds.lock', 'w') as lock:
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    data.dataset_info(data.BUNDLED_MNIST, data_dir=str(shared / 'tfds'))
-  return str(shared / 'tfds')
+  path = str(tmp_path_factory.mktemp('tfds'))
+  data.dataset_info(data.BUNDLED_MNIST, data_dir=path)
+  return path
