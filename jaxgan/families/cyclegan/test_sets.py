@@ -12,7 +12,6 @@ import dataclasses
 import numpy as np
 
 from jaxgan import data
-from jaxgan.data import sources
 from jaxgan.data import transforms as transforms_lib
 
 
@@ -41,14 +40,7 @@ def read(
 
   Labels are returned only if asked for and the source has them; else None.
   """
-  open_split = lambda labels: sources.open_source(
-    spec.source,
-    split=spec.split,
-    data_dir=spec.data_dir,
-    with_labels=labels,
-    channels=spec.transforms.channels,
-    config_field=spec.config_field,
-  )
+  open_split = lambda labels: data.spec.open_dataset(spec, labels)[0]
   labelled = False
   if with_labels:
     try:
