@@ -3,7 +3,7 @@
 Run by hand from anywhere (the script puts the repo root on sys.path):
 
   python benchmarks/cyclegan_mnist.py                        # configs/cyclegan_mnist.py
-  python benchmarks/cyclegan_mnist.py --name=no_cycle --config.cycle_weight=0   # the ablation
+  python benchmarks/cyclegan_mnist.py --name=no_cycle --config.cycle_weight_a=0 --config.cycle_weight_b=0   # the ablation
   python benchmarks/cyclegan_mnist.py --config.num_steps=20 --config.eval_samples=1000 \\
       --workdir_root=/tmp/cg --results_dir=/tmp/cg        # a smoke run
 

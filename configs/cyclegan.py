@@ -54,10 +54,12 @@ def get_config():
   config.conv_implementation = 'auto'
 
   # Losses: the adversarial loss by name ('least_squares', 'non_saturating',
-  # 'hinge', ...), the cycle loss's weight lambda, and the identity loss's
-  # weight as a fraction of lambda (needs both domains in the same channels).
+  # 'hinge', ...), each round trip's cycle loss weight (the reference's
+  # lambda_A and lambda_B), and the identity loss's weight as a fraction of
+  # them (needs both domains in the same channels).
   config.loss = 'least_squares'
-  config.cycle_weight = 10.0
+  config.cycle_weight_a = 10.0  # lambda_A: |F(G(a)) - a|.
+  config.cycle_weight_b = 10.0  # lambda_B: |G(F(b)) - b|.
   config.identity_weight = 0.5
   # Past fakes each discriminator may be shown (0: only the newest).
   config.pool_size = 50

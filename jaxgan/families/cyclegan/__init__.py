@@ -46,7 +46,7 @@ def check_config(config: ml_collections.ConfigDict, *, device_count: int) -> Non
       f'config.loss = {config.loss!r} is not one of '
       f'{", ".join(map(repr, adversarial.ADVERSARIAL_LOSSES))}; CycleGAN uses least_squares.'
     )
-  for field in ('cycle_weight', 'identity_weight'):
+  for field in ('cycle_weight_a', 'cycle_weight_b', 'identity_weight'):
     if not (math.isfinite(config[field]) and config[field] >= 0):
       raise ValueError(f'config.{field} = {config[field]} must be 0 (off) or a positive number.')
   for field, least in (
@@ -193,7 +193,8 @@ def build(
     image_shape_b=shape_b,
     global_batch=config.batch_size,
     loss=config.loss,
-    cycle_weight=config.cycle_weight,
+    cycle_weight_a=config.cycle_weight_a,
+    cycle_weight_b=config.cycle_weight_b,
     identity_weight=config.identity_weight,
     pool_size=config.pool_size,
     test_a=tests[model.A],

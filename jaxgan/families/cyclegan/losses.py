@@ -2,8 +2,8 @@
 
 G: A -> B and F: B -> A are trained on
 
-  L_GAN(G, D_B) + L_GAN(F, D_A) + lambda (L_cyc(A) + L_cyc(B))
-      + lambda * identity_weight (L_idt(A) + L_idt(B))
+  L_GAN(G, D_B) + L_GAN(F, D_A) + lambda_A L_cyc(A) + lambda_B L_cyc(B)
+      + identity_weight (lambda_A L_idt(A) + lambda_B L_idt(B))
 
 with L_cyc(A) = E|F(G(a)) - a| (and likewise for B), and the identity term
 L_idt(B) = E|G(b) - b| (section 5.2, for paintings: keeps colours when no

@@ -85,7 +85,9 @@ class CycleGAN:
     image_shape_b: (H, W, C) of domain B's images.
     global_batch: examples of each domain per step, over all devices.
     loss: the adversarial loss's name (`jaxgan.losses.adversarial`).
-    cycle_weight: lambda, the weight of each direction's cycle loss.
+    cycle_weight_a: the reference's lambda_A, the weight of A's round trip
+      |F(G(a)) - a| (and, times `identity_weight`, of |F(a) - a|).
+    cycle_weight_b: lambda_B, the weight of |G(F(b)) - b| (and of |G(b) - b|).
     identity_weight: the identity loss's weight as a fraction of lambda
       (the reference's lambda_identity); 0 turns it off.
     pool_size: fakes each image pool holds over the global batch; 0: none.
@@ -106,7 +108,8 @@ class CycleGAN:
   image_shape_b: tuple[int, int, int]
   global_batch: int = 1
   loss: str = 'least_squares'
-  cycle_weight: float = 10.0
+  cycle_weight_a: float = 10.0
+  cycle_weight_b: float = 10.0
   identity_weight: float = 0.5
   pool_size: int = 50
   test_a: data.DataSpec | None = None
@@ -221,13 +224,14 @@ class CycleGAN:
       loss = (
         terms['generator_ab_loss']
         + terms['generator_ba_loss']
-        + self.cycle_weight * (terms['cycle_a'] + terms['cycle_b'])
+        + self.cycle_weight_a * terms['cycle_a']
+        + self.cycle_weight_b * terms['cycle_b']
       )
       if identity:
         terms['identity_a'] = losses.identity_loss(real_a, same_a)
         terms['identity_b'] = losses.identity_loss(real_b, same_b)
-        loss += (
-          self.cycle_weight * self.identity_weight * (terms['identity_a'] + terms['identity_b'])
+        loss += self.identity_weight * (
+          self.cycle_weight_a * terms['identity_a'] + self.cycle_weight_b * terms['identity_b']
         )
       terms['generator_loss'] = loss
       return loss, (fake_a, fake_b, terms)
