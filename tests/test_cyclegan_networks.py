@@ -94,14 +94,14 @@ def test_default_sizes_match_the_reference():
 
 
 def test_small_preset_sizes():
-  # G 1 -> 3 channels, ngf 32, 6 blocks: 1,600 + 18,496 + 73,856
-  # + 6 * 2 * 147,584 + 73,792 + 18,464 + 4,707 = 1,961,923.
+  # configs/cyclegan_mnist.py's. G 1 -> 3 channels, ngf 16, 6 blocks: 800
+  # + 4,640 + 18,496 + 6 * 2 * 36,928 + 18,464 + 4,624 + 2,355 = 492,515.
   # D, ndf 32 on RGB: 1,568 + 32,832 + 131,200 + 524,544 + 4,097 = 694,241.
   images = jnp.ones((2, 32, 32, 1))
-  generator = networks.ResnetGenerator(out_channels=3, filters=32, num_blocks=6)
+  generator = networks.ResnetGenerator(out_channels=3, filters=16, num_blocks=6)
   generated, g_variables = shapes(generator, images)
   logits, d_variables = shapes(networks.PatchDiscriminator(filters=32), generated)
-  assert generator_size(1, 3, 32, 6) == count(g_variables['params']) == 1_961_923
+  assert generator_size(1, 3, 16, 6) == count(g_variables['params']) == 492_515
   assert discriminator_size(3, 32) == count(d_variables['params']) == 694_241
   chex.assert_shape(generated, (2, 32, 32, 3))
   # 32 -> 16 -> 8 -> 4 -> 3 -> 2.
