@@ -5,13 +5,19 @@ import os
 import shutil
 import tempfile
 
-# Many tests train the same small configs, in this process and in the
-# subprocesses they start (a resumed run, another number of devices, a
-# second host): a cache of compiled programs, shared through the
-# environment, saves compiling each again. It lives for one test session
-# only, so a run never depends on what an earlier one left.
-_CACHE = tempfile.mkdtemp(prefix='jaxgan-test-compilation-cache-')
-atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
+# Many tests train the same small configs, in this process, in the other
+# xdist workers and in the subprocesses they start (a resumed run, another
+# number of devices, a second host): a cache of compiled programs, shared
+# through the environment, saves compiling each again. It lives for one
+# test session only, so a run never depends on what an earlier one left.
+# The first process to load this file (pytest itself, or xdist's
+# controller, which starts the workers with its environment) makes the
+# folder and removes it at exit; the workers inherit it.
+_CACHE = os.environ.get('JAXGAN_TEST_COMPILATION_CACHE')
+if not _CACHE:
+  _CACHE = tempfile.mkdtemp(prefix='jaxgan-test-compilation-cache-')
+  os.environ['JAXGAN_TEST_COMPILATION_CACHE'] = _CACHE
+  atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 os.environ.update(
   JAX_COMPILATION_CACHE_DIR=_CACHE,
   JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS='0',

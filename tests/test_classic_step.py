@@ -588,8 +588,9 @@ _MULTI_DEVICE_SCRIPT = textwrap.dedent("""
     results['drift'] = float(np.max(np.abs(trails[0] - trails[1])))
     print(json.dumps(results))
 """)
-# Steps after which 1 and 8 devices are compared for drift.
-DRIFT_STEPS = 100
+# Steps after which 1 and 8 devices are compared for drift (3e-3 after 30,
+# measured 2026-12-02; 1e-2 after 100).
+DRIFT_STEPS = 30
 
 
 def test_eight_devices_give_the_one_device_result():
@@ -609,7 +610,7 @@ def test_eight_devices_give_the_one_device_result():
         result['metrics_eight'][name], value, rtol=1e-4, err_msg=f'{model} {name}'
       )
   # What the README says: the two agree to float tolerance over the first
-  # steps (above), and drift apart visibly over hundreds (sums in another
+  # steps (above), and drift apart visibly over tens (sums in another
   # order round otherwise, and Adam scales tiny gradient differences up):
   # the same computation, not the same bits.
   print(f'1 vs 8 devices, largest difference in G after {DRIFT_STEPS} steps: {drift:.2e}')

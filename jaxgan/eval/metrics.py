@@ -158,7 +158,10 @@ def polynomial_kernel(x: ArrayLike, y: ArrayLike) -> np.ndarray:
   """The KID kernel k(x, y) = (x.y / dim + 1)^3, shape (len(x), len(y))."""
   x = _as_float64_matrix(x, 'x')
   y = _as_float64_matrix(y, 'y')
-  return (x @ y.T / x.shape[1] + 1.0) ** 3
+  base = x @ y.T / x.shape[1] + 1.0
+  # Two products: NumPy's general power takes more than twice as long on these
+  # matrices, and KID takes 300 of them per evaluation.
+  return base * base * base
 
 
 def mmd2_unbiased(x: ArrayLike, y: ArrayLike) -> float:
