@@ -58,3 +58,13 @@ def test_label_accuracy_reads_the_digit_asked_for(evaluator, data_dir):
   assert evaluator(images, labels)['label_accuracy'] > 0.98
   shuffled = np.random.default_rng(0).permutation(labels)
   assert evaluator(images, shuffled)['label_accuracy'] < 0.2
+
+
+def test_values_beyond_the_range_are_measured_as_a_picture_shows_them(evaluator, data_dir):
+  # A generator without a tanh (StyleGAN's) overshoots: a background at -4
+  # is the same black in a saved picture, and must measure the same.
+  images, labels = data.load_split('bundled_mnist', split='test', data_dir=data_dir)
+  images, labels = images[:1000], labels[:1000]
+  assert np.any(images == -1.0)
+  overshot = np.where(images == -1.0, -4.0, images)
+  assert evaluator(overshot, labels) == evaluator(images, labels)

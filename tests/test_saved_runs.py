@@ -12,6 +12,7 @@ from configs import cgan as cgan_config
 from configs import gan as gan_config
 from jaxgan.eval import mnist
 from jaxgan.train import evaluation
+from jaxgan.train import images
 from jaxgan.train import loop
 from jaxgan.train import saved_runs
 
@@ -65,6 +66,35 @@ def test_training_and_evaluate_checkpoint_write_metrics_json(tmp_path, data_dir)
     with pytest.raises(ValueError, match=f'--num_samples={count} must be at least 1'):
       saved_runs.evaluate_checkpoint(workdir, num_samples=count)
 
+  # The samples as an array: an evaluation set's, as uint8 NHWC.
+  output = str(tmp_path / 'out' / 'samples.npz')
+  saved_runs.export_samples(workdir, output=output, num_samples=30, seed=4)
+  run = saved_runs.load_run(workdir)
+  model = run.experiment.model
+  expected, _ = evaluation.draw_samples(
+    model, run.state, jax.jit(model.sample), run.experiment.mesh, num_samples=30, seed=4
+  )
+  with np.load(output) as exported:
+    assert sorted(exported.files) == ['images']
+    assert exported['images'].dtype == np.uint8 and exported['images'].shape == (30, 28, 28, 1)
+    np.testing.assert_array_equal(exported['images'], images.to_uint8(expected))
+
+  # A looping walk: 3 walks of 2 keyframes, 4 frames each.
+  gif, strip = saved_runs.interpolate_checkpoint(
+    workdir,
+    output=str(tmp_path / 'out' / 'walk.gif'),
+    walks=3,
+    num_keyframes=2,
+    frames_per_keyframe=4,
+  )
+  assert strip == str(tmp_path / 'out' / 'walk.png')
+  # The strip: one row per walk, one column per frame.
+  assert Image.open(strip).size == (8 * 30 + 2, 3 * 30 + 2)
+  with Image.open(gif) as animation:
+    assert animation.n_frames == 8
+    # Each frame: the 3 walks side by side.
+    assert animation.size == (3 * 30 + 2, 30 + 2)
+
   # An unconditional run draws its grid, and refuses a label.
   with pytest.raises(ValueError, match='unconditional GAN.*Leave out --label'):
     saved_runs.sample_checkpoint(workdir, output=str(tmp_path / 'x.png'), label=3)
@@ -109,13 +139,18 @@ def test_conditional_gan_draws_the_digit_it_is_asked_for(tmp_path, data_dir):
   assert Image.open(output).size == (4 * 30 + 2, 4 * 30 + 2)
   with pytest.raises(ValueError, match='--label=10 is not a class'):
     saved_runs.sample_checkpoint(workdir, output=output, label=10)
+  # An interpolation walks the same z path in every class: one row each.
+  _, strip = saved_runs.interpolate_checkpoint(
+    workdir, output=os.path.join(workdir, 'walk.gif'), num_keyframes=2, frames_per_keyframe=3
+  )
+  assert Image.open(strip).size == (6 * 30 + 2, 10 * 30 + 2)
   run = saved_runs.load_run(workdir)
   model = run.experiment.model
-  images, labels = evaluation.draw_samples(
+  samples, labels = evaluation.draw_samples(
     model, run.state, jax.jit(model.sample), run.experiment.mesh, num_samples=2000, seed=5
   )
   evaluator = mnist.MNISTEvaluator(data_dir=data_dir, reads_labels=True)
-  accuracy = evaluator(images, labels)['label_accuracy']
+  accuracy = evaluator(samples, labels)['label_accuracy']
   assert accuracy > 0.6, accuracy
   shuffled = np.random.default_rng(0).permutation(labels)
-  assert evaluator(images, shuffled)['label_accuracy'] < 0.2
+  assert evaluator(samples, shuffled)['label_accuracy'] < 0.2

@@ -115,7 +115,9 @@ class MNISTEvaluator:
   def __call__(self, images: np.ndarray, labels: np.ndarray | None = None) -> dict[str, float]:
     """Metrics of `images` ((N, 28, 28, 1) or padded (N, 32, 32, 1), in [-1, 1]).
 
-    Digits in RGB are measured in gray (`to_gray`).
+    Digits in RGB are measured in gray (`to_gray`). Values outside [-1, 1]
+    (from a generator without a tanh, as StyleGAN's) are clipped to it, as
+    a saved picture clips them and as NVlabs' metrics read images.
 
     N >= 1000 for KID's subsets of 1000.
 
@@ -123,7 +125,7 @@ class MNISTEvaluator:
     `label_accuracy`: the fraction the classifier reads as that digit (a
     conditional G that ignores its label scores about 0.1).
     """
-    images = to_gray(np.asarray(images, np.float32)).astype(np.float32)
+    images = to_gray(np.clip(np.asarray(images, np.float32), -1.0, 1.0)).astype(np.float32)
     check_evaluable(images.shape[1:], field='the images')
     images = unpad(images)
     features, probabilities = classifier.classifier_outputs(self._params, images)

@@ -119,6 +119,13 @@ class Model(Protocol):
   def draw(self, samples: np.ndarray, columns: int | None) -> np.ndarray:
     """Samples as one uint8 (H, W, C) picture: a grid of images, a scatter plot."""
 
+  # Optional, for `sample.py --mode=interpolation` (`jaxgan.train.saved_runs`);
+  # a family without it refuses that mode by name:
+  #
+  # def interpolation_inputs(self, seed, walks, num_keyframes, frames_per_keyframe)
+  #     -> SampleInputs: `walks` looping walks through the latent space
+  #     (`latent_walks`), walk by walk, one column per frame.
+
 
 def replicated(state: State) -> Any:
   """The partition of a state that every device holds whole."""

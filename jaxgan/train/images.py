@@ -1,4 +1,4 @@
-"""Sample grids: images in [-1, 1] tiled into one picture, saved as PNG."""
+"""Sample grids: images in [-1, 1] tiled into one picture, saved as PNG (or frames as a GIF)."""
 
 import io
 import math
@@ -53,3 +53,23 @@ def png_bytes(picture: np.ndarray) -> bytes:
 def save_png(path: epath.PathLike, picture: np.ndarray) -> None:
   """Writes a uint8 (H, W, C) image with C in {1, 3} as PNG, whole (local or e.g. gs://)."""
   workdir.write_bytes(epath.Path(path), png_bytes(picture))
+
+
+def gif_bytes(frames: list[np.ndarray], *, fps: float) -> bytes:
+  """uint8 (H, W, C) pictures with C in {1, 3}, encoded as a GIF that loops forever."""
+  pictures = [Image.fromarray(f[..., 0] if f.shape[-1] == 1 else f) for f in frames]
+  buffer = io.BytesIO()
+  pictures[0].save(
+    buffer,
+    'GIF',
+    save_all=True,
+    append_images=pictures[1:],
+    duration=round(1000 / fps),
+    loop=0,
+  )
+  return buffer.getvalue()
+
+
+def save_gif(path: epath.PathLike, frames: list[np.ndarray], *, fps: float) -> None:
+  """Writes uint8 (H, W, C) pictures as an animated GIF, whole (local or e.g. gs://)."""
+  workdir.write_bytes(epath.Path(path), gif_bytes(frames, fps=fps))

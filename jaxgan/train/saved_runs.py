@@ -1,4 +1,4 @@
-"""Using a run after (or while) it trains: evaluate or sample its latest checkpoint.
+"""Using a run after (or while) it trains: evaluate, sample or animate its latest checkpoint.
 
 `evaluate.py` and `sample.py` call these. A run is read back from its
 workdir alone: its config.json says what it is, its latest good checkpoint
@@ -6,10 +6,13 @@ holds the state. They run on one device of this process.
 """
 
 import dataclasses
+import io
 from typing import Any
 
+from etils import epath
 import jax
 import ml_collections
+import numpy as np
 
 from jaxgan import eval as eval_lib
 from jaxgan import parallel
@@ -151,3 +154,86 @@ def sample_checkpoint(
   samples = steps.to_host(jax.jit(model.sample)(run.state, steps.replicate(mesh, grid.inputs)))
   images.save_png(output, model.draw(samples, grid.columns))
   return output
+
+
+def _draw(run: SavedRun, sample) -> Any:
+  """inputs -> samples on the host, `evaluation.SAMPLE_BATCH` at a time."""
+
+  def draw(inputs):
+    count = len(jax.tree.leaves(inputs)[0])
+    batches = []
+    for start in range(0, count, evaluation.SAMPLE_BATCH):
+      chunk = jax.tree.map(lambda x: x[start : start + evaluation.SAMPLE_BATCH], inputs)
+      batches.append(steps.to_host(sample(run.state, steps.replicate(run.experiment.mesh, chunk))))
+    return np.concatenate(batches)
+
+  return draw
+
+
+def export_samples(workdir: str, *, output: str, num_samples: int, seed: int = 0) -> str:
+  """Writes samples of the latest checkpoint as an .npz for other evaluation tools.
+
+  The arrays: 'images', uint8 (N, H, W, C); for a conditional GAN also
+  'labels', the class asked of each sample (every class in turn). The
+  samples are an evaluation set's (`Model.evaluation_inputs`), so
+  `--seed=S` gives what an evaluation with seed S measures.
+
+  Returns:
+    `output`.
+  """
+  if num_samples < 1:
+    raise ValueError(f'--num_samples={num_samples} must be at least 1.')
+  run = load_run(workdir)
+  model = run.experiment.model
+  inputs, labels = model.evaluation_inputs(seed, num_samples)
+  arrays = {'images': images.to_uint8(_draw(run, jax.jit(model.sample))(inputs))}
+  if labels is not None:
+    arrays['labels'] = np.asarray(labels, np.int32)
+  buffer = io.BytesIO()
+  np.savez(buffer, **arrays)
+  workdir_lib.write_bytes(epath.Path(output), buffer.getvalue())
+  return output
+
+
+def interpolate_checkpoint(
+  workdir: str,
+  *,
+  output: str,
+  seed: int = 0,
+  walks: int = 4,
+  num_keyframes: int = 4,
+  frames_per_keyframe: int = 12,
+  fps: float = 12.0,
+) -> tuple[str, str]:
+  """Animates looping walks through the latent space of a run's latest checkpoint.
+
+  Writes `output` (an animated GIF: each frame shows every walk at that
+  point) and the same path with .png (the frames as a strip: one row per
+  walk). How a family walks (spherically in z, one walk per class for a
+  conditional GAN) is its `interpolation_inputs`.
+
+  Returns:
+    (the GIF's path, the strip's path).
+
+  Raises:
+    ValueError: for a family with no latent to walk, or a walk too short.
+  """
+  if fps <= 0:
+    raise ValueError(f'--fps={fps} must be positive.')
+  run = load_run(workdir)
+  model = run.experiment.model
+  if not hasattr(model, 'interpolation_inputs'):
+    raise ValueError(
+      f'{workdir} holds a {run.experiment.config.family!r} run, which maps no latent to '
+      'images: there is nothing to interpolate. Leave out --mode.'
+    )
+  walk = model.interpolation_inputs(seed, walks, num_keyframes, frames_per_keyframe)
+  samples = _draw(run, jax.jit(model.sample))(walk.inputs)
+  frames = walk.columns
+  strip = str(epath.Path(output).with_suffix('.png'))
+  images.save_png(strip, model.draw(samples, frames))
+  rows = len(samples) // frames
+  images.save_gif(
+    output, [model.draw(samples[f::frames], min(rows, 10)) for f in range(frames)], fps=fps
+  )
+  return output, strip

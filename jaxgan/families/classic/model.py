@@ -116,6 +116,23 @@ class GAN:
       state_lib.sampling_variables(state), inputs['z'], inputs.get('labels'), train=False
     )
 
+  def interpolation_inputs(
+    self, seed: int, walks: int, num_keyframes: int, frames_per_keyframe: int
+  ) -> families.SampleInputs:
+    """Looping spherical walks in z; for a conditional GAN one per class (`sampling`).
+
+    Raises:
+      ValueError: for a GAN of 2-D points, whose samples are not pictures.
+    """
+    if self.feature != 'image':
+      raise ValueError(
+        f'This run draws {self.feature}s, not images: there is no interpolation to show. '
+        'Leave out --mode.'
+      )
+    return sampling.interpolation_inputs(
+      seed, walks, num_keyframes, frames_per_keyframe, self.latent_dim, self.num_classes
+    )
+
   def evaluation_inputs(self, seed: int, count: int) -> tuple[dict, np.ndarray | None]:
     """Fixed z, and every class in turn for a conditional GAN."""
     return sampling.evaluation_inputs(seed, count, self.latent_dim, self.num_classes)

@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxgan import families
+from jaxgan.families import latent_walks
 
 # Folded into the run's seed for the noise of its sample grids, apart from
 # the noise of training (folded from the step number) and of evaluations.
@@ -54,6 +55,29 @@ def grid_inputs(
   latents = jnp.tile(fixed_latents(seed, columns, latent_dim), (rows, 1))
   labels = jnp.repeat(jnp.arange(rows, dtype=jnp.int32), columns)
   return families.SampleInputs({'z': latents, 'labels': labels}, columns)
+
+
+def interpolation_inputs(
+  seed: int,
+  walks: int,
+  num_keyframes: int,
+  frames_per_keyframe: int,
+  latent_dim: int,
+  num_classes: int = 0,
+) -> families.SampleInputs:
+  """Looping walks through z, spherically interpolated (`latent_walks.walk`), walk by walk.
+
+  Unconditional: `walks` walks from their own keyframes. Conditional: one
+  walk per class along the same z path, so each frame shows one style in
+  every class.
+  """
+  if num_classes:
+    z = latent_walks.walk(seed, 1, num_keyframes, frames_per_keyframe, latent_dim)
+    frames = len(z)
+    labels = np.repeat(np.arange(num_classes, dtype=np.int32), frames)
+    return families.SampleInputs({'z': np.tile(z, (num_classes, 1)), 'labels': labels}, frames)
+  z = latent_walks.walk(seed, walks, num_keyframes, frames_per_keyframe, latent_dim)
+  return families.SampleInputs({'z': z}, num_keyframes * frames_per_keyframe)
 
 
 def balanced_labels(count: int, num_classes: int) -> np.ndarray:
