@@ -29,6 +29,15 @@ import pytest  # pylint: disable=g-import-not-at-top
 from jaxgan import data  # pylint: disable=g-import-not-at-top
 
 
+def pytest_collection_modifyitems(items):
+  """Runs the `slow` tests first, so that xdist's workers do not end with one of them alone.
+
+  xdist hands out tests in collection order; a minute-long test collected
+  near the end kept one worker busy after the other had run out.
+  """
+  items.sort(key=lambda item: item.get_closest_marker('slow') is None)
+
+
 @pytest.fixture(scope='session')
 def data_dir(tmp_path_factory) -> str:
   """A TFDS data_dir holding `bundled_mnist` (real MNIST), prepared once.

@@ -221,6 +221,7 @@ def test_a_folder_in_the_references_layout_trains_and_translate_writes_each_imag
   assert not os.path.exists(tmp_path / 'walk.gif')
 
 
+@pytest.mark.slow
 def test_f_takes_digits_off_their_textures_better_than_gray_conversion(tmp_path, data_dir):
   # 700 steps of batch 16 with small networks on mnist2textured (about a
   # minute and a half alone), then F(b) for the first 1,000 test images of

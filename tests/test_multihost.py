@@ -17,6 +17,7 @@ import time
 
 import jax
 import numpy as np
+import pytest
 from PIL import Image
 
 from jaxgan.train import saved_runs
@@ -165,6 +166,7 @@ def host_state(workdir):
   return run.step, {jax.tree_util.keystr(path)[1:]: np.asarray(x) for path, x in leaves}
 
 
+@pytest.mark.slow
 def test_two_processes_stop_together_resume_and_match_one_process(tmp_path, data_dir):
   two = tmp_path / 'two_processes'
   one = tmp_path / 'one_process'

@@ -102,6 +102,15 @@ def test_training_and_evaluate_checkpoint_write_metrics_json(tmp_path, data_dir)
   assert os.path.exists(tmp_path / 'x.png')
 
 
+def test_an_interpolation_is_refused_an_output_that_is_not_a_gif(tmp_path):
+  # Its strip would take the same name: refused before the run is read.
+  with pytest.raises(
+    ValueError, match=r'--output=.*walk\.png: an interpolation is an animated GIF'
+  ):
+    saved_runs.interpolate_checkpoint(str(tmp_path), output=str(tmp_path / 'walk.png'))
+  assert os.listdir(tmp_path) == []
+
+
 def test_evaluate_checkpoint_needs_a_run(tmp_path):
   with pytest.raises(ValueError, match='not a workdir that train.py wrote'):
     saved_runs.evaluate_checkpoint(str(tmp_path))

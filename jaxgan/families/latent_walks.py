@@ -3,8 +3,7 @@
 A walk visits `num_keyframes` random latents in turn and comes back to the
 first, so that the video loops; `frames_per_keyframe` frames lead from each
 keyframe to the next. A family's `interpolation_inputs` draws the keyframes
-and interpolates them its own way (spherically in a Gaussian z, linearly in
-StyleGAN's w).
+and interpolates them its own way (`walk`: spherically in a Gaussian z).
 """
 
 import jax

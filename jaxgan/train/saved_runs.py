@@ -220,6 +220,11 @@ def interpolate_checkpoint(
   """
   if fps <= 0:
     raise ValueError(f'--fps={fps} must be positive.')
+  if epath.Path(output).suffix != '.gif':
+    raise ValueError(
+      f'--output={output}: an interpolation is an animated GIF; end the path in .gif (its '
+      'frames are written beside it, in .png).'
+    )
   run = load_run(workdir)
   model = run.experiment.model
   if not hasattr(model, 'interpolation_inputs'):
