@@ -45,7 +45,8 @@ def random_like(variables, seed, scale=1.0):
 
 @pytest.mark.parametrize('resolution', [8, 16, 32])
 @pytest.mark.parametrize(
-  'style,architecture', [('adain', 'orig'), ('adain', 'skip'), ('modulated', 'orig'), ('modulated', 'skip')]
+  'style,architecture',
+  [('adain', 'orig'), ('adain', 'skip'), ('modulated', 'orig'), ('modulated', 'skip')],
 )
 def test_synthesis_shapes(resolution, style, architecture):
   synthesis = networks.SynthesisNetwork(
@@ -58,7 +59,9 @@ def test_synthesis_shapes(resolution, style, architecture):
   chex.assert_shape(images, (2, resolution, resolution, 3))
   assert images.dtype == jnp.float32
   # One 'skip' toRGB per resolution, one 'orig' toRGB at the end.
-  to_rgb = [name for name in variables['params'] if name.startswith('to_rgb_') and '_bias' not in name]
+  to_rgb = [
+    name for name in variables['params'] if name.startswith('to_rgb_') and '_bias' not in name
+  ]
   assert len(to_rgb) == (int(math.log2(resolution)) - 1 if architecture == 'skip' else 1)
 
 
@@ -93,6 +96,57 @@ def test_feature_maps_follow_each_references_stage_index():
   _, variables = shapes(modulated, jnp.zeros((1, 8, 128)))
   chex.assert_shape(variables['params']['layer_6']['conv']['weight'], (3, 3, 64, 64))
   chex.assert_shape(variables['params']['layer_5']['conv']['weight'], (3, 3, 128, 64))
+
+
+def test_sizes_at_32_by_hand():
+  # Resolution 32, RGB, fmap_base 2048, fmap_max 128, w_dim 128.
+  config = {'fmap_base': 2048, 'fmap_max': 128}
+  ws = jnp.zeros((1, 8, 128))
+  images = jnp.zeros((4, 32, 32, 3))
+  conv = lambda cin, cout, k=3: k * k * cin * cout + cout
+  affine = lambda cin: 128 * cin + cin  # w -> one style per input channel.
+  # StyleGAN: 128 channels throughout. The constant, then per layer noise
+  # weights, bias and AdaIN's dense to 2C; every layer but the first has a conv.
+  adain_layer = 128 + 128 + (128 * 256 + 256)
+  adain = 4 * 4 * 128 + 8 * adain_layer + 7 * 3 * 3 * 128 * 128 + conv(128, 3, 1)
+  # StyleGAN2: 128 channels at 4 to 16, 64 at 32. A layer: affine, weight,
+  # one noise strength, bias; a toRGB: affine, 1x1 weight, bias.
+  layer = lambda cin, cout: affine(cin) + conv(cin, cout) + 1
+  to_rgb = lambda cin: affine(cin) + conv(cin, 3, 1)
+  modulated = (
+    4 * 4 * 128
+    + 5 * layer(128, 128)
+    + layer(128, 64)
+    + layer(64, 64)
+    + 3 * to_rgb(128)
+    + to_rgb(64)
+  )
+  # The 4x4 epilogue: conv from C + 1 (the stddev map), dense from 16 C, logit.
+  epilogue = conv(129, 128) + (16 * 128 * 128 + 128) + 129
+  orig = conv(3, 128, 1) + 6 * conv(128, 128) + epilogue
+  resnet = (
+    conv(3, 64, 1)
+    + conv(64, 64)
+    + conv(64, 128)
+    + 64 * 128  # At 32, the skip conv without bias.
+    + 2 * (2 * conv(128, 128) + 128 * 128)  # At 16 and 8.
+    + epilogue
+  )
+  sizes = {
+    'adain': count(shapes(networks.SynthesisNetwork(32, style='adain', **config), ws)[1]),
+    'modulated': count(shapes(networks.SynthesisNetwork(32, style='modulated', **config), ws)[1]),
+    'orig': count(shapes(networks.Discriminator(32, architecture='orig', **config), images)[1]),
+    'resnet': count(shapes(networks.Discriminator(32, architecture='resnet', **config), images)[1]),
+  }
+  assert sizes == {'adain': adain, 'modulated': modulated, 'orig': orig, 'resnet': resnet}
+  assert sizes == {
+    'adain': 1_300_867,
+    'modulated': 1_017_171,
+    'orig': 1_297_153,
+    'resnet': 1_153_473,
+  }
+  mapping = networks.MappingNetwork(z_dim=128, w_dim=128, num_layers=8)
+  assert count(shapes(mapping, jnp.zeros((1, 128)))[1]) == 8 * (128 * 128 + 128) == 132_096
 
 
 def test_mapping_shape_and_size():
@@ -134,12 +188,34 @@ def test_equalized_conv_runtime_scale():
   )
 
 
+@pytest.mark.parametrize('resample', ['up', 'down'])
+def test_fused_resampling_conv_equals_the_separate_ops(resample):
+  # StyleGAN's non-fused ops: nearest upsampling then conv, or conv then 2x2 average.
+  layer = networks.EqualizedConv(5, 3, resample=resample, use_bias=False)
+  x = np.random.default_rng(15).normal(size=(2, 6, 6, 4)).astype(np.float32)
+  variables = random_like(shapes(layer, x)[1], 16)
+  kernel = variables['params']['kernel'] * math.sqrt(2) / math.sqrt(3 * 3 * 4)
+  conv = lambda x: jax.lax.conv_general_dilated(
+    x, kernel, (1, 1), ((1, 1), (1, 1)), dimension_numbers=('NHWC', 'HWIO', 'NHWC')
+  )
+  if resample == 'up':
+    expected = conv(networks.upsample_nearest2d(x))
+  else:
+    expected = networks.downsample_box2d(conv(x))
+  y = jax.jit(layer.apply)(variables, x)
+  chex.assert_shape(y, expected.shape)
+  # Borders included.
+  np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-5)
+
+
 def test_mapping_lr_multiplier_slows_adam_100_times():
   z = np.random.default_rng(3).normal(size=(8, 16)).astype(np.float32)
 
   def effective_step(lr_multiplier):
     """One Adam step's change of each layer's effective weights (stored * runtime scale)."""
-    mapping = networks.MappingNetwork(z_dim=16, w_dim=W_DIM, num_layers=2, lr_multiplier=lr_multiplier)
+    mapping = networks.MappingNetwork(
+      z_dim=16, w_dim=W_DIM, num_layers=2, lr_multiplier=lr_multiplier
+    )
     params = mapping.init(key(4), z)['params']
     loss = lambda p: jnp.sum(jnp.square(mapping.apply({'params': p}, z) - 1.0))
     optimizer = optax.adam(1e-3)
@@ -228,7 +304,12 @@ def test_modulated_conv_equals_per_sample_weights(up):
       # The reference: zero-insert, full transposed conv (2H + 1), then
       # upfirdn2d with outer([1, 3, 3, 1]) / 16 (gain 4) and padding 1.
       t = jax.lax.conv_general_dilated(
-        x[b : b + 1], w[::-1, ::-1], (1, 1), ((2, 2), (2, 2)), lhs_dilation=(2, 2), dimension_numbers=dn
+        x[b : b + 1],
+        w[::-1, ::-1],
+        (1, 1),
+        ((2, 2), (2, 2)),
+        lhs_dilation=(2, 2),
+        dimension_numbers=dn,
       )
       f = np.outer([1, 3, 3, 1], [1, 3, 3, 1]).astype(np.float32) / 16.0
       f = np.tile(f[:, :, None, None], (1, 1, 1, 4))
@@ -251,12 +332,12 @@ def test_modulated_conv_equals_per_sample_weights(up):
 def test_noise_starts_off_and_is_per_example(style):
   synthesis = networks.SynthesisNetwork(8, channels=3, style=style, **TINY)
   ws = np.random.default_rng(9).normal(size=(2, synthesis.num_ws, W_DIM)).astype(np.float32)
-  # Threefry keys: draw_noise refuses RBG keys (see test_noise_is_drawn_per_key_and_layer).
-  keys = jax.random.split(jax.random.key(10), 2)
-  other_keys = keys.at[1].set(jax.random.key(11))
-  variables = jax.jit(synthesis.init)(key(0), ws, keys)
+  # Examples 2 and 3 repeat 0 and 1, with example 3's key changed.
+  ws = np.concatenate([ws, ws])
+  variables = jax.jit(synthesis.init)(key(0), ws)
   flat = traverse_util.flatten_dict(variables['params'])
   noise_params = {path: p for path, p in flat.items() if path[-1].startswith('noise_')}
+  # One per conv layer: all of StyleGAN's, all but the toRGB's w in StyleGAN2.
   assert len(noise_params) == synthesis.num_ws - (1 if style == 'modulated' else 0)
   for p in noise_params.values():
     np.testing.assert_array_equal(p, 0.0)
@@ -265,27 +346,39 @@ def test_noise_starts_off_and_is_per_example(style):
   noisy = {'params': traverse_util.unflatten_dict(noisy)}
 
   @jax.jit
-  def run(variables, keys):
-    return synthesis.apply(variables, ws, keys)
+  def run(variables, noisy):
+    # Threefry keys: draw_noise refuses RBG keys (see test_noise_is_drawn_per_key_and_layer).
+    # Each apply with keys compiles its layers' threefry draws (seconds), hence
+    # one batch holding both key sets.
+    keys = jax.random.split(jax.random.key(10), 2)
+    keys = jnp.concatenate([keys, keys.at[1].set(jax.random.key(11))])
+    apply = lambda v, k: synthesis.apply(v, ws, k)
+    return apply(variables, None), apply(variables, keys), apply(noisy, keys)
 
-  silent = synthesis.apply(variables, ws, None)
+  silent, initial, noisy_out = run(variables, noisy)
   # Zero strengths: keys do not matter.
-  np.testing.assert_allclose(run(variables, keys), silent, atol=1e-5)
-  np.testing.assert_allclose(run(variables, other_keys), silent, atol=1e-5)
-  # Nonzero strengths: example 0 depends on its own key only.
-  first, second = run(noisy, keys), run(noisy, other_keys)
-  np.testing.assert_allclose(second[0], first[0], atol=1e-5)
-  assert np.abs(np.asarray(second[1] - first[1])).max() > 1e-2
-  assert np.abs(np.asarray(first - silent)).max() > 1e-2
+  np.testing.assert_allclose(initial, silent, atol=1e-5)
+  # Nonzero strengths: an example depends on its own key only, not on the
+  # batch around it or its position in it.
+  assert np.abs(np.asarray(noisy_out - silent)).max() > 1e-2
+  np.testing.assert_allclose(noisy_out[2], noisy_out[0], atol=1e-5)
+  assert np.abs(np.asarray(noisy_out[3] - noisy_out[1])).max() > 1e-2
 
 
 def test_noise_is_drawn_per_key_and_layer():
   keys = jax.random.split(jax.random.key(12), 3)
-  a = networks.draw_noise(keys, 0, (4, 4))
+  # One jitted call: each draw compiles threefry, which is slow on XLA:CPU.
+  a, alone, other_layer = jax.jit(
+    lambda keys: (
+      networks.draw_noise(keys, 0, (4, 4)),
+      networks.draw_noise(keys[1:2], 0, (4, 4)),
+      networks.draw_noise(keys, 1, (4, 4)),
+    )
+  )(keys)
   chex.assert_shape(a, (3, 4, 4, 1))
   # Example 1 alone gives the same noise as within the batch.
-  np.testing.assert_array_equal(networks.draw_noise(keys[1:2], 0, (4, 4))[0], a[1])
-  assert not np.allclose(networks.draw_noise(keys, 1, (4, 4)), a)
+  np.testing.assert_array_equal(alone[0], a[1])
+  assert not np.allclose(other_layer, a)
   assert networks.draw_noise(None, 0, (4, 4)) is None
   # RBG keys draw for the batch as a whole under vmap: refused.
   with pytest.raises(ValueError, match='unsafe_rbg keys'):

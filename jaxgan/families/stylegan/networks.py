@@ -2,7 +2,8 @@
 
 Ported from NVlabs/stylegan, `training/networks_stylegan.py` (`G_mapping`,
 `G_synthesis` and `D_basic` with `structure='fixed'`, i.e. without
-progressive growing, and the non-fused resampling paths) and from
+progressive growing; resampling convs as its non-fused ops, computed in its
+fused form, the same linear map) and from
 NVlabs/stylegan2-ada-pytorch, `training/networks.py` (`MappingNetwork`,
 `SynthesisNetwork` with the 'orig' and 'skip' architectures, `Discriminator`
 with the 'resnet' architecture) and its `torch_utils/ops` (`upfirdn2d`,
@@ -67,7 +68,6 @@ slices, cheap elementwise work.
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import flax.linen as nn
 import jax
@@ -108,9 +108,7 @@ def _conv_ops(implementation: str) -> tuple[Callable[..., Array], Callable[..., 
     raise ValueError(
       f'conv_implementation must be one of {convolutions.IMPLEMENTATIONS}, got {implementation!r}'
     )
-  fast = implementation == 'fast' or (
-    implementation == 'auto' and jax.default_backend() == 'cpu'
-  )
+  fast = implementation == 'fast' or (implementation == 'auto' and jax.default_backend() == 'cpu')
   if fast:
     return convolutions.conv2d, convolutions.conv_transpose2d
   return convolutions.xla_conv2d, convolutions.xla_conv_transpose2d
@@ -329,12 +327,33 @@ class EqualizedDense(nn.Module):
     return y
 
 
+def _box_summed_kernel(kernel: Array) -> Array:
+  """k x k -> (k + 1) x (k + 1): the sum of the kernel at its 4 offsets in a 2x2 box.
+
+  StyleGAN's fused resampling kernel: in 1-D, [a, b, c] -> [a, a + b, b + c, c].
+  """
+  padded = jnp.pad(kernel, ((1, 1), (1, 1), (0, 0), (0, 0)))
+  return padded[1:, 1:] + padded[:-1, 1:] + padded[1:, :-1] + padded[:-1, :-1]
+
+
 class EqualizedConv(nn.Module):
   """2-D convolution with equalised learning rate (`conv2d` + `apply_bias`, `Conv2dLayer`).
 
   The HWIO kernel is stored N(0, 1/lr_multiplier^2) and scaled at run time
   by gain * lr_multiplier / sqrt(k * k * C_in); the bias is stored at
   `bias_init` and scaled by lr_multiplier. No activation.
+
+  `resample` gives StyleGAN's resampling convs (`upscale2d_conv2d`,
+  `conv2d_downscale2d`), 'same' padding and an odd kernel only:
+
+  * 'up': nearest 2x upsampling, then the conv.
+  * 'down': the conv, then 2x2 average pooling.
+
+  Both are computed in the reference's fused form (which it uses from
+  128x128 on), the same linear map with 2.25 times fewer multiplications:
+  'up' as a stride-2 transposed conv with the (k + 1)-wide box-summed
+  kernel, 'down' as a stride-2 conv with the box-summed kernel / 4. With
+  zero padding the two forms agree exactly, borders included (tested).
 
   Attributes:
     features: output channels.
@@ -343,8 +362,9 @@ class EqualizedConv(nn.Module):
     lr_multiplier: as `EqualizedDense`.
     use_bias: whether to add a bias.
     bias_init: as `EqualizedDense`.
-    stride: stride on H and W.
+    stride: stride on H and W (without resampling).
     padding: zeros on each side; None: kernel_size // 2 ('same' at stride 1).
+    resample: None, 'up' or 'down'.
     conv_implementation: `convolutions` implementation ('auto', 'fast', 'xla').
   """
 
@@ -356,19 +376,35 @@ class EqualizedConv(nn.Module):
   bias_init: float = 0.0
   stride: int = 1
   padding: int | None = None
+  resample: str | None = None
   conv_implementation: str = 'auto'
 
   @nn.compact
   def __call__(self, x: Array) -> Array:
-    """Args: x, NHWC. Returns: NHWC with `features` channels."""
-    conv2d, _ = _conv_ops(self.conv_implementation)
+    """Args: x, NHWC. Returns: NHWC with `features` channels (2x or 1/2x with resample)."""
+    conv2d, conv_transpose2d = _conv_ops(self.conv_implementation)
     k = self.kernel_size
     kernel = self.param(
       'kernel', _equalized_init(self.lr_multiplier), (k, k, x.shape[-1], self.features)
     )
-    scale = self.gain * self.lr_multiplier / math.sqrt(k * k * x.shape[-1])
+    kernel = kernel * (self.gain * self.lr_multiplier / math.sqrt(k * k * x.shape[-1]))
     padding = k // 2 if self.padding is None else self.padding
-    y = conv2d(x, kernel * scale, stride=self.stride, padding=padding)
+    if self.resample is None:
+      y = conv2d(x, kernel, stride=self.stride, padding=padding)
+    elif self.resample in ('up', 'down') and k % 2 and self.padding is None and self.stride == 1:
+      if self.resample == 'up':
+        # Output phase a of pixel m sees x[m - 1 + a], x[m + a] through sums
+        # of taps; the transposed conv runs its kernel backwards, hence the flip.
+        summed = _box_summed_kernel(kernel[::-1, ::-1])
+        y = conv_transpose2d(x, summed, stride=2, padding=padding)
+      else:
+        y = conv2d(x, _box_summed_kernel(kernel) * 0.25, stride=2, padding=padding)
+    else:
+      raise ValueError(
+        f"resample must be None, 'up' or 'down' (with an odd kernel, default padding and "
+        f'stride 1), got {self.resample!r} with kernel {k}, padding {self.padding}, '
+        f'stride {self.stride}.'
+      )
     if self.use_bias:
       bias = self.param('bias', nn.initializers.constant(self.bias_init), (self.features,))
       y = y + bias * self.lr_multiplier
@@ -500,7 +536,7 @@ class AdaINLayer(nn.Module):
     layer_index: the layer's index, folded into the noise keys.
     conv: False for the first layer, which works on the learned constant.
     upsample: nearest 2x upsampling before the conv and the [1, 2, 1] blur
-      after (StyleGAN's non-fused `upscale2d_conv2d` then `blur2d`).
+      after (StyleGAN's `upscale2d_conv2d` then `blur2d`; see `EqualizedConv`).
     conv_implementation: `convolutions` implementation.
   """
 
@@ -514,12 +550,11 @@ class AdaINLayer(nn.Module):
   def __call__(self, x: Array, w: Array, noise_keys: Array | None) -> Array:
     """Args: x, NHWC; w, (B, w_dim); noise_keys, (B,) keys or None. Returns: NHWC."""
     if self.conv:
-      if self.upsample:
-        x = upsample_nearest2d(x)
       x = EqualizedConv(
         self.features,
         3,
         use_bias=False,  # The bias comes after the blur and the noise.
+        resample='up' if self.upsample else None,
         conv_implementation=self.conv_implementation,
         name='conv',
       )(x)
@@ -795,9 +830,10 @@ class SynthesisNetwork(nn.Module):
 class Discriminator(nn.Module):
   """Images -> logits: StyleGAN's D ('orig') or StyleGAN2's residual D ('resnet').
 
-  'orig' (`D_basic`, fixed structure, non-fused resampling): fromRGB (1x1,
-  LeakyReLU), then per resolution from the image's down to 8: conv 3x3,
-  then blur [1, 2, 1], conv 3x3, 2x2 average pooling, bias, LeakyReLU; at
+  'orig' (`D_basic`, fixed structure): fromRGB (1x1, LeakyReLU), then per
+  resolution from the image's down to 8: conv 3x3, then blur [1, 2, 1],
+  conv 3x3, 2x2 average pooling (computed fused, see `EqualizedConv`),
+  bias, LeakyReLU; at
   4x4: minibatch stddev, conv 3x3, dense, dense to one logit. Gains sqrt(2)
   in the weights.
 
@@ -871,8 +907,7 @@ class Discriminator(nn.Module):
       res = 2**r
       if orig:
         x = act(conv(at(r), 3, name=f'conv_{res}_0')(x))
-        y = conv(at(r - 1), 3, use_bias=False, name=f'conv_{res}_1')(blur2d(x))
-        y = downsample_box2d(y)
+        y = conv(at(r - 1), 3, use_bias=False, resample='down', name=f'conv_{res}_1')(blur2d(x))
         bias = self.param(f'conv_{res}_1_bias', nn.initializers.zeros_init(), (at(r - 1),))
         x = act(y + bias)
       else:
