@@ -31,7 +31,7 @@ fmap_max), but index the stage differently: StyleGAN gives resolution 2**r
 nf(r - 1) channels, StyleGAN2 nf(r) (its `channel_base // res`). Each style
 keeps its reference's index (so 'adain' has twice the channels of
 'modulated' at one fmap_base, until fmap_max caps both) and its default
-fmap_base (8192 and 32768, both 512 channels at 4x4 to 32x32 or 64x64).
+fmap_base (8192 and 32768: 512 channels up to 32x32 and 64x64 respectively).
 The discriminator does the same: 'orig' is StyleGAN's D (nf(r - 1) and
 nf(r - 2) in the block at 2**r, nf(1) and nf(0) at 4x4), 'resnet'
 StyleGAN2's (nf(r) in, nf(r - 1) out).
@@ -55,11 +55,11 @@ draws that example's noise from its key folded with the layer's index, so
 an example's noise depends neither on the other examples nor on how the
 batch is split over devices. `noise_keys=None` adds no noise.
 
-Two departures: the StyleGAN2 up-conv's kernel is the spatial flip of the
-reference's (the reference convolves there and correlates elsewhere; a
-random-initialised kernel's orientation is a relabelling of its
-parameters), and dense layers after a conv flatten H, W, C rather than C,
-H, W (likewise a permutation of the weights).
+Departures, none of which changes what the networks can represent: dense
+layers after a conv flatten H, W, C rather than C, H, W (a permutation of
+the weights); 'orig' D is StyleGAN's, not StyleGAN2's 'orig' (which has
+StyleGAN2's FIR resampling); and noise keys must be threefry keys (see
+`draw_noise`).
 
 Every convolution goes through `jaxgan.nn.convolutions`, which keeps them on
 XLA:CPU's fast path; blurs and FIR resampling are separable sums of shifted
@@ -349,11 +349,13 @@ class EqualizedConv(nn.Module):
   * 'up': nearest 2x upsampling, then the conv.
   * 'down': the conv, then 2x2 average pooling.
 
-  Both are computed in the reference's fused form (which it uses from
-  128x128 on), the same linear map with 2.25 times fewer multiplications:
-  'up' as a stride-2 transposed conv with the (k + 1)-wide box-summed
-  kernel, 'down' as a stride-2 conv with the box-summed kernel / 4. With
-  zero padding the two forms agree exactly, borders included (tested).
+  Both are computed as the reference's fused ops (which it uses from
+  128x128 on) compute them, with 2.25 times fewer multiplications: 'up' as
+  a stride-2 transposed conv with the (k + 1)-wide box-summed kernel, 'down'
+  as a stride-2 conv with the box-summed kernel / 4. With zero padding
+  these are exactly the separate ops, borders included (tested); for 'up'
+  that takes the kernel flipped before summing, which the reference's fused
+  op does not do (its fused and separate ops differ by that relabelling).
 
   Attributes:
     features: output channels.
