@@ -1,0 +1,208 @@
+"""Tests of the StyleGAN model: lazy R1, w_avg, path lengths, the EMA, mixing, truncation."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from jax.sharding import NamedSharding
+
+from jaxgan import parallel
+from jaxgan.families.stylegan import model as model_lib
+from jaxgan.families.stylegan import networks
+from jaxgan.losses import penalties
+from jaxgan.train import steps
+
+SIDE = 8
+Z_DIM = W_DIM = 8
+
+
+def tiny_stylegan(style='modulated', **options):
+  """A StyleGAN of the smallest networks at 8x8x1 (fast to compile)."""
+  options.setdefault('generator_optimizer', optax.adam(2e-3, b1=0.0, b2=0.99))
+  options.setdefault('discriminator_optimizer', optax.adam(2e-3, b1=0.0, b2=0.99))
+  return model_lib.StyleGAN(
+    mapping=networks.MappingNetwork(z_dim=Z_DIM, w_dim=W_DIM, num_layers=2),
+    synthesis=networks.SynthesisNetwork(SIDE, channels=1, style=style, fmap_base=64, fmap_max=8),
+    discriminator=networks.Discriminator(
+      SIDE,
+      channels=1,
+      architecture='resnet' if style == 'modulated' else 'orig',
+      fmap_base=64,
+      fmap_max=8,
+      mbstd_group_size=2,
+    ),
+    image_shape=(SIDE, SIDE, 1),
+    **options,
+  )
+
+
+def image_batch(batch, seed=0):
+  rng = np.random.default_rng(seed)
+  return {model_lib.REAL: {'image': rng.integers(0, 256, (1, 1, batch, SIDE, SIDE, 1), np.uint8)}}
+
+
+def host(state):
+  return jax.device_get(state.replace(key=jax.random.key_data(state.key)))
+
+
+def init_state(gan):
+  mesh = parallel.make_data_mesh(jax.devices()[:1])
+  abstract = jax.eval_shape(gan.init, jax.random.key(0))
+  partition = gan.state_partition(abstract)
+  shardings = jax.tree.map(lambda p: NamedSharding(mesh, p), partition)
+  return mesh, partition, jax.jit(gan.init, out_shardings=shardings)(jax.random.key(0))
+
+
+@pytest.fixture(scope='module')
+def stepped():
+  """Three steps (0, 1, 2) of a StyleGAN2 with R1 and path length every 2 steps."""
+  gan = tiny_stylegan(
+    global_batch=4,
+    r1_gamma=4.0,
+    r1_interval=2,
+    path_length_weight=2.0,
+    path_length_interval=2,
+    mixing_probability=0.5,
+    ema_kimg=0.01,
+  )
+  mesh, partition, state = init_state(gan)
+  call = steps.make_train_call(gan, mesh, partition)
+  states, metrics = [host(state)], []
+  for step in range(3):
+    state, step_metrics = call(state, steps.global_batches(mesh, image_batch(4, step), 1))
+    states.append(host(state))
+    metrics.append(jax.tree.map(lambda m: float(m[-1]), jax.device_get(step_metrics)))
+  return gan, states, metrics
+
+
+def test_lazy_r1_fires_every_interval_with_the_interval_scaled_weight(stepped):
+  gan, states, metrics = stepped
+  assert [m['r1_penalty'] > 0 for m in metrics] == [True, False, True]
+  for m in metrics:
+    # gamma / 2 * interval.
+    np.testing.assert_allclose(m['r1_term'], 4.0 / 2 * 2 * m['r1_penalty'], rtol=1e-6)
+  # Step 0's penalty is E||grad_x D(x)||^2 of D before the step, on step 0's reals.
+  reals = steps.to_float_images(image_batch(4, 0)[model_lib.REAL]['image'])[0, 0]
+  d = lambda x: gan.judge(states[0].discriminator_params, x)
+  np.testing.assert_allclose(
+    metrics[0]['r1_penalty'], float(jax.jit(penalties.r1_penalty, static_argnums=0)(d, reals)),
+    rtol=1e-4,
+  )
+
+
+def test_the_path_length_mean_moves_by_its_decay_on_regularised_steps_only(stepped):
+  _, states, metrics = stepped
+  assert [m['path_length'] > 0 for m in metrics] == [True, False, True]
+  # From 0: pl_mean = lerp(0, mean length, 0.01).
+  np.testing.assert_allclose(states[1].path_length_mean, 0.01 * metrics[0]['path_length'], rtol=1e-5)
+  assert states[2].path_length_mean == states[1].path_length_mean
+  expected = states[2].path_length_mean + 0.01 * (metrics[2]['path_length'] - states[2].path_length_mean)
+  np.testing.assert_allclose(states[3].path_length_mean, expected, rtol=1e-5)
+  assert metrics[2]['path_length_mean'] == pytest.approx(float(states[3].path_length_mean))
+
+
+def test_w_avg_moves_toward_the_batch_mean_of_w(stepped):
+  gan, states, _ = stepped
+  before = states[0]
+  # The G phase's per-example keys, as the step draws them.
+  step_key = jax.random.fold_in(jax.random.wrap_key_data(before.key), 0)
+  keys = parallel.example_keys(
+    jax.random.fold_in(step_key, model_lib._GENERATOR_PHASE), first_example=0, batch_size=4
+  )
+  _, w = jax.jit(gan._draw_ws)(before.generator_params, keys)
+  expected = before.w_avg + (1 - 0.995) * (np.mean(w, axis=0) - before.w_avg)
+  np.testing.assert_allclose(states[1].w_avg, expected, rtol=1e-5, atol=1e-7)
+
+
+def test_the_ema_follows_nvlabs_half_life_in_images(stepped):
+  # beta = 0.5 ** (batch / (ema_kimg * 1000)), and with a ramp-up the
+  # half-life is at most rampup * the images seen.
+  np.testing.assert_allclose(model_lib.ema_beta(7, 32, 10.0), 0.5 ** (32 / 10_000), rtol=1e-6)
+  assert float(model_lib.ema_beta(0, 32, 10.0, 0.05)) == 0.0
+  np.testing.assert_allclose(
+    model_lib.ema_beta(100, 32, 10.0, 0.05), 0.5 ** (32 / (3200 * 0.05)), rtol=1e-6
+  )
+  np.testing.assert_allclose(
+    model_lib.ema_beta(100_000, 32, 10.0, 0.05), 0.5 ** (32 / 10_000), rtol=1e-6
+  )
+  _, states, metrics = stepped
+  beta = 0.5 ** (4 / 10)
+  assert metrics[1]['ema_beta'] == pytest.approx(beta)
+  expected = jax.tree.map(
+    lambda p, e: p + beta * (e - p), states[2].generator_params, states[1].generator_ema
+  )
+  jax.tree.map(
+    lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7),
+    states[2].generator_ema,
+    expected,
+  )
+
+
+def test_path_lengths_of_a_linear_synthesis():
+  # images = sum_l ws[:, l] @ A[l]: the gradient of sum(images * y) with
+  # respect to ws[:, l] is A[l] y, whatever ws is.
+  rng = np.random.default_rng(0)
+  a = rng.normal(size=(3, 5, 6)).astype(np.float32)
+  ws = rng.normal(size=(2, 3, 5)).astype(np.float32)
+  y = rng.normal(size=(2, 6)).astype(np.float32)
+  lengths = model_lib.path_lengths(lambda w: jnp.einsum('blw,lwo->bo', w, a), ws, y)
+  grads = np.einsum('lwo,bo->blw', a, y)
+  expected = np.sqrt(np.mean(np.sum(grads**2, axis=2), axis=1))
+  np.testing.assert_allclose(lengths, expected, rtol=1e-5)
+
+
+def test_mixing_takes_the_second_z_from_the_crossover_on(stepped):
+  gan, states, _ = stepped
+  params = states[0].generator_params
+  rng = np.random.default_rng(1)
+  z, z_other = (rng.normal(size=(3, Z_DIM)).astype(np.float32) for _ in range(2))
+  crossover = np.array([1, 3, gan.num_ws])
+  mixed = gan.mixed_ws(params, z, z_other, crossover)
+  own, other = gan.mapped_ws(params, z), gan.mapped_ws(params, z_other)
+  for i, c in enumerate(crossover):
+    np.testing.assert_array_equal(mixed[i, :c], own[i, :c])
+    np.testing.assert_array_equal(mixed[i, c:], other[i, c:])
+  # The step's draw: with probability 1 every example mixes at a layer in
+  # [1, num_ws), so its first and last layers differ; with 0 none does.
+  keys = jax.random.split(jax.random.key(3), 16)
+  for probability, mixes in ((1.0, True), (0.0, False)):
+    gan_p = tiny_stylegan(mixing_probability=probability)
+    ws, w = gan_p._draw_ws(params, keys)
+    np.testing.assert_array_equal(ws[:, 0], w)
+    assert bool(np.all(np.any(ws[:, -1] != ws[:, 0], axis=-1))) == mixes
+
+
+def test_truncation_psi_0_gives_the_w_avg_image_and_psi_1_the_plain_one(stepped):
+  gan, states, _ = stepped
+  state = states[3]
+  state = state.replace(
+    key=jax.random.wrap_key_data(state.key),
+    w_avg=np.random.default_rng(2).normal(size=(W_DIM,)).astype(np.float32),
+  )
+  inputs = gan.sample_inputs(0, 3).inputs
+  sample = jax.jit(gan.sample)
+  keys = jax.random.wrap_key_data(inputs['noise_keys'])
+  ema = state.generator_ema
+  plain = gan.synthesize(ema, gan.mapped_ws(ema, inputs['z']), keys)
+  at_average = gan.synthesize(ema, networks.broadcast_ws(jnp.tile(state.w_avg, (3, 1)), gan.num_ws), keys)
+  np.testing.assert_allclose(sample(state, inputs), plain, rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(
+    sample(state, {**inputs, 'psi': np.zeros(3, np.float32)}), at_average, rtol=1e-5, atol=1e-6
+  )
+  # The model's own psi, and a cutoff that leaves the layers above it alone.
+  truncated = tiny_stylegan(truncation_psi=0.0, truncation_cutoff=2).sample(state, inputs)
+  ws = networks.truncate(gan.mapped_ws(ema, inputs['z']), state.w_avg, 0.0, 2)
+  np.testing.assert_allclose(truncated, gan.synthesize(ema, ws, keys), rtol=1e-5, atol=1e-6)
+  assert not np.allclose(truncated, at_average)
+
+
+def test_evaluation_inputs_extend_and_have_no_labels():
+  gan = tiny_stylegan()
+  small, labels = gan.evaluation_inputs(5, 3)
+  large, _ = gan.evaluation_inputs(5, 6)
+  assert labels is None
+  np.testing.assert_array_equal(large['z'][:3], small['z'])
+  np.testing.assert_array_equal(large['noise_keys'][:3], small['noise_keys'])
+  with pytest.raises(ValueError, match='unconditional'):
+    gan.sample_inputs(0, 4, label=1)
