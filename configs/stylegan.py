@@ -23,9 +23,10 @@ MNIST evaluator reads them). For other images, a power-of-2 side:
       --config.data.source=/path/to/images --config.data.split=train \
       --config.data.resize=64 --config.data.center_crop=64
 
-On 2 CPU cores: measured ~0.66 s a step at batch 32 after compiling
-(2026-12-01, the machine shared with other jobs), so the 2,500 steps take
-about 30 minutes. Sample quality: TODO(measure).
+On 2 CPU cores: measured 1.8 s a step at batch 32 after compiling (30 s)
+(2026-12-01, 8 steps, the machine shared with other jobs: load average
+about 4), so the 1,000 steps take about 30 minutes; R1 every step is a
+double backward pass through D on each. Sample quality: TODO(measure).
 """
 
 from configs import default
@@ -87,13 +88,13 @@ def get_config():
   config.truncation_cutoff = 0
 
   config.batch_size = 32
-  config.num_steps = 2_500
+  config.num_steps = 1_000
   config.generator_optimizer = default.optimizer_config(0.001, 0.0, 0.99)
   config.discriminator_optimizer = default.optimizer_config(0.001, 0.0, 0.99)
 
   config.log_every = 100
-  config.sample_every = 500
-  config.checkpoint_every = 500
-  config.eval_every = 2_500
+  config.sample_every = 250
+  config.checkpoint_every = 250
+  config.eval_every = 1_000
   config.eval_samples = 10_000
   return config

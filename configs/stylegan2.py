@@ -21,9 +21,11 @@ length regulariser, no style mixing) is one flag set away:
   python train.py --config=configs/stylegan2.py --config.mapping_layers=2 \
       --config.path_length_weight=0 --config.mixing_probability=0
 
-On 2 CPU cores: measured ~0.9 s a step at batch 32 after compiling
-(2026-12-01, the machine shared with other jobs), so the 2,000 steps take
-about 30 minutes. Sample quality: TODO(measure).
+On 2 CPU cores: measured 1.0 s a step at batch 32 after compiling (44 s)
+(2026-12-01, the mean of 16 steps, one with R1 and four with the path
+length penalty; the machine shared with other jobs: load average about 3
+to 4), so the 1,800 steps take about 30 minutes. Sample quality:
+TODO(measure).
 """
 
 from configs import default
@@ -45,6 +47,8 @@ def get_config():
   config.ema_rampup = 0.05
   config.generator_optimizer = default.optimizer_config(0.002, 0.0, 0.99)
   config.discriminator_optimizer = default.optimizer_config(0.002, 0.0, 0.99)
-  config.num_steps = 2_000
-  config.eval_every = 2_000
+  config.num_steps = 1_800
+  config.sample_every = 300
+  config.checkpoint_every = 300
+  config.eval_every = 1_800
   return config
