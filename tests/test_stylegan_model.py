@@ -1,5 +1,10 @@
 """Tests of the StyleGAN model: lazy R1, w_avg, path lengths, the EMA, mixing, truncation."""
 
+import os
+import subprocess
+import sys
+import textwrap
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -13,11 +18,12 @@ from jaxgan.families.stylegan import networks
 from jaxgan.losses import penalties
 from jaxgan.train import steps
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIDE = 8
 Z_DIM = W_DIM = 8
 
 
-def tiny_stylegan(style='modulated', **options):
+def tiny_stylegan(style='modulated', mbstd_group_size=2, **options):
   """A StyleGAN of the smallest networks at 8x8x1 (fast to compile)."""
   options.setdefault('generator_optimizer', optax.adam(2e-3, b1=0.0, b2=0.99))
   options.setdefault('discriminator_optimizer', optax.adam(2e-3, b1=0.0, b2=0.99))
@@ -30,7 +36,7 @@ def tiny_stylegan(style='modulated', **options):
       architecture='resnet' if style == 'modulated' else 'orig',
       fmap_base=64,
       fmap_max=8,
-      mbstd_group_size=2,
+      mbstd_group_size=mbstd_group_size,
     ),
     image_shape=(SIDE, SIDE, 1),
     **options,
@@ -54,23 +60,41 @@ def init_state(gan):
   return mesh, partition, jax.jit(gan.init, out_shardings=shardings)(jax.random.key(0))
 
 
+# The stepped model: StyleGAN2 with R1 and the path length penalty every 2
+# steps, at a global batch of 16. Plain SGD and no minibatch stddev, so that
+# the 8-device run below can be compared with it: Adam would turn the
+# rounding of sums in another order into steps of the full rate, and the
+# stddev layer's groups are each device's own examples (as NVlabs' per-GPU
+# batches), which differ between 1 and 8 devices.
+STEPPED = dict(
+  global_batch=16,
+  r1_gamma=4.0,
+  r1_interval=2,
+  path_length_weight=2.0,
+  path_length_interval=2,
+  mixing_probability=0.5,
+  ema_kimg=0.01,
+  mbstd_group_size=0,
+  sgd=0.01,
+)
+STEPS = 3
+
+
+def stepped_stylegan():
+  options = dict(STEPPED)
+  sgd = optax.sgd(options.pop('sgd'))
+  return tiny_stylegan(generator_optimizer=sgd, discriminator_optimizer=sgd, **options)
+
+
 @pytest.fixture(scope='module')
 def stepped():
-  """Three steps (0, 1, 2) of a StyleGAN2 with R1 and path length every 2 steps."""
-  gan = tiny_stylegan(
-    global_batch=4,
-    r1_gamma=4.0,
-    r1_interval=2,
-    path_length_weight=2.0,
-    path_length_interval=2,
-    mixing_probability=0.5,
-    ema_kimg=0.01,
-  )
+  """Steps 0, 1, 2 of `stepped_stylegan` on one device: its states and metrics."""
+  gan = stepped_stylegan()
   mesh, partition, state = init_state(gan)
   call = steps.make_train_call(gan, mesh, partition)
   states, metrics = [host(state)], []
-  for step in range(3):
-    state, step_metrics = call(state, steps.global_batches(mesh, image_batch(4, step), 1))
+  for step in range(STEPS):
+    state, step_metrics = call(state, steps.global_batches(mesh, image_batch(16, step), 1))
     states.append(host(state))
     metrics.append(jax.tree.map(lambda m: float(m[-1]), jax.device_get(step_metrics)))
   return gan, states, metrics
@@ -83,7 +107,7 @@ def test_lazy_r1_fires_every_interval_with_the_interval_scaled_weight(stepped):
     # gamma / 2 * interval.
     np.testing.assert_allclose(m['r1_term'], 4.0 / 2 * 2 * m['r1_penalty'], rtol=1e-6)
   # Step 0's penalty is E||grad_x D(x)||^2 of D before the step, on step 0's reals.
-  reals = steps.to_float_images(image_batch(4, 0)[model_lib.REAL]['image'])[0, 0]
+  reals = steps.to_float_images(image_batch(16, 0)[model_lib.REAL]['image'])[0, 0]
   d = lambda x: gan.judge(states[0].discriminator_params, x)
   np.testing.assert_allclose(
     metrics[0]['r1_penalty'], float(jax.jit(penalties.r1_penalty, static_argnums=0)(d, reals)),
@@ -108,7 +132,7 @@ def test_w_avg_moves_toward_the_batch_mean_of_w(stepped):
   # The G phase's per-example keys, as the step draws them.
   step_key = jax.random.fold_in(jax.random.wrap_key_data(before.key), 0)
   keys = parallel.example_keys(
-    jax.random.fold_in(step_key, model_lib._GENERATOR_PHASE), first_example=0, batch_size=4
+    jax.random.fold_in(step_key, model_lib._GENERATOR_PHASE), first_example=0, batch_size=16
   )
   _, w = jax.jit(gan._draw_ws)(before.generator_params, keys)
   expected = before.w_avg + (1 - 0.995) * (np.mean(w, axis=0) - before.w_avg)
@@ -127,7 +151,7 @@ def test_the_ema_follows_nvlabs_half_life_in_images(stepped):
     model_lib.ema_beta(100_000, 32, 10.0, 0.05), 0.5 ** (32 / 10_000), rtol=1e-6
   )
   _, states, metrics = stepped
-  beta = 0.5 ** (4 / 10)
+  beta = 0.5 ** (16 / 10)
   assert metrics[1]['ema_beta'] == pytest.approx(beta)
   expected = jax.tree.map(
     lambda p, e: p + beta * (e - p), states[2].generator_params, states[1].generator_ema
@@ -158,8 +182,9 @@ def test_mixing_takes_the_second_z_from_the_crossover_on(stepped):
   rng = np.random.default_rng(1)
   z, z_other = (rng.normal(size=(3, Z_DIM)).astype(np.float32) for _ in range(2))
   crossover = np.array([1, 3, gan.num_ws])
-  mixed = gan.mixed_ws(params, z, z_other, crossover)
-  own, other = gan.mapped_ws(params, z), gan.mapped_ws(params, z_other)
+  mixed, own, other = jax.jit(
+    lambda p: (gan.mixed_ws(p, z, z_other, crossover), gan.mapped_ws(p, z), gan.mapped_ws(p, z_other))
+  )(params)
   for i, c in enumerate(crossover):
     np.testing.assert_array_equal(mixed[i, :c], own[i, :c])
     np.testing.assert_array_equal(mixed[i, c:], other[i, c:])
@@ -168,33 +193,39 @@ def test_mixing_takes_the_second_z_from_the_crossover_on(stepped):
   keys = jax.random.split(jax.random.key(3), 16)
   for probability, mixes in ((1.0, True), (0.0, False)):
     gan_p = tiny_stylegan(mixing_probability=probability)
-    ws, w = gan_p._draw_ws(params, keys)
+    ws, w = jax.jit(gan_p._draw_ws)(params, keys)
     np.testing.assert_array_equal(ws[:, 0], w)
     assert bool(np.all(np.any(ws[:, -1] != ws[:, 0], axis=-1))) == mixes
 
 
 def test_truncation_psi_0_gives_the_w_avg_image_and_psi_1_the_plain_one(stepped):
   gan, states, _ = stepped
-  state = states[3]
+  state = states[STEPS]
   state = state.replace(
     key=jax.random.wrap_key_data(state.key),
     w_avg=np.random.default_rng(2).normal(size=(W_DIM,)).astype(np.float32),
   )
   inputs = gan.sample_inputs(0, 3).inputs
+
+  @jax.jit
+  def expected(state, inputs):
+    keys = jax.random.wrap_key_data(inputs['noise_keys'])
+    ema, ws = state.generator_ema, gan.mapped_ws(state.generator_ema, inputs['z'])
+    at_average = networks.broadcast_ws(jnp.tile(state.w_avg, (3, 1)), gan.num_ws)
+    below_cutoff = networks.truncate(ws, state.w_avg, 0.0, 2)
+    return [gan.synthesize(ema, w, keys) for w in (ws, at_average, below_cutoff)]
+
+  plain, at_average, below_cutoff = expected(state, inputs)
+  # psi per sample, as the inputs may carry it (one compilation for both).
   sample = jax.jit(gan.sample)
-  keys = jax.random.wrap_key_data(inputs['noise_keys'])
-  ema = state.generator_ema
-  plain = gan.synthesize(ema, gan.mapped_ws(ema, inputs['z']), keys)
-  at_average = gan.synthesize(ema, networks.broadcast_ws(jnp.tile(state.w_avg, (3, 1)), gan.num_ws), keys)
-  np.testing.assert_allclose(sample(state, inputs), plain, rtol=1e-5, atol=1e-6)
-  np.testing.assert_allclose(
-    sample(state, {**inputs, 'psi': np.zeros(3, np.float32)}), at_average, rtol=1e-5, atol=1e-6
-  )
-  # The model's own psi, and a cutoff that leaves the layers above it alone.
-  truncated = tiny_stylegan(truncation_psi=0.0, truncation_cutoff=2).sample(state, inputs)
-  ws = networks.truncate(gan.mapped_ws(ema, inputs['z']), state.w_avg, 0.0, 2)
-  np.testing.assert_allclose(truncated, gan.synthesize(ema, ws, keys), rtol=1e-5, atol=1e-6)
+  psi = lambda value: {**inputs, 'psi': np.full(3, value, np.float32)}
+  np.testing.assert_allclose(sample(state, psi(1.0)), plain, rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(sample(state, psi(0.0)), at_average, rtol=1e-5, atol=1e-6)
+  # The model's own psi, and a cutoff that leaves the layers from it on alone.
+  truncated = jax.jit(tiny_stylegan(truncation_psi=0.0, truncation_cutoff=2).sample)(state, inputs)
+  np.testing.assert_allclose(truncated, below_cutoff, rtol=1e-5, atol=1e-6)
   assert not np.allclose(truncated, at_average)
+  assert not np.allclose(plain, at_average)
 
 
 def test_evaluation_inputs_extend_and_have_no_labels():
@@ -206,3 +237,47 @@ def test_evaluation_inputs_extend_and_have_no_labels():
   np.testing.assert_array_equal(large['noise_keys'][:3], small['noise_keys'])
   with pytest.raises(ValueError, match='unconditional'):
     gan.sample_inputs(0, 4, label=1)
+
+
+# Run in a subprocess: the number of CPU devices is fixed when JAX starts.
+_EIGHT_DEVICES = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {root!r}); sys.path.insert(0, {tests!r})
+    import jax, numpy as np
+    from jax.sharding import NamedSharding
+    from jaxgan import parallel
+    from jaxgan.train import steps
+    from test_stylegan_model import STEPS, host, image_batch, stepped_stylegan
+    assert jax.device_count() == 8, jax.devices()
+    gan = stepped_stylegan()
+    mesh = parallel.make_data_mesh(jax.devices())
+    partition = gan.state_partition(jax.eval_shape(gan.init, jax.random.key(0)))
+    shardings = jax.tree.map(lambda p: NamedSharding(mesh, p), partition)
+    state = jax.jit(gan.init, out_shardings=shardings)(jax.random.key(0))
+    call = steps.make_train_call(gan, mesh, partition)
+    for step in range(STEPS):
+      state, _ = call(state, steps.global_batches(mesh, image_batch(16, step), 1))
+    np.savez({output!r}, *jax.tree.leaves(host(state)))
+""")
+
+
+def test_eight_devices_give_the_one_device_result(stepped, tmp_path):
+  # The 1-device run is the fixture's; the subprocess runs the same steps on 8.
+  _, states, _ = stepped
+  output = str(tmp_path / 'eight.npz')
+  env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=8', JAX_PLATFORMS='cpu')
+  script = _EIGHT_DEVICES.format(root=ROOT, tests=os.path.dirname(__file__), output=output)
+  completed = subprocess.run(
+    [sys.executable, '-c', script], env=env, capture_output=True, text=True, timeout=600
+  )
+  assert completed.returncode == 0, completed.stderr[-3000:]
+  with np.load(output) as eight:
+    eight = [eight[f'arr_{i}'] for i in range(len(eight.files))]
+  one = jax.tree.leaves(states[STEPS])
+  assert len(one) == len(eight)
+  # Everything a step draws per example (z, mixing, crossover, noise, the
+  # path length batch and its noise) is the same on 8 devices; what is left
+  # is the rounding of sums taken in another order, over three steps.
+  largest = max(float(np.max(np.abs(a - b))) for a, b in zip(one, eight))
+  assert largest < 1e-4, largest
+  assert float(states[STEPS].path_length_mean) > 0
