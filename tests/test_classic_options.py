@@ -16,12 +16,12 @@ from jaxgan.families.classic import options
 from jaxgan.losses import adversarial
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# The shipped configs of the classic family (the others, CycleGAN's, have
-# tests of their own).
+# The shipped configs of the classic family (the others, CycleGAN's and
+# StyleGAN's, have tests of their own).
 SHIPPED_CONFIGS = sorted(
   os.path.splitext(os.path.basename(path))[0]
   for path in glob.glob(os.path.join(ROOT, 'configs', '*.py'))
-  if not os.path.basename(path).startswith(('_', 'default', 'cyclegan'))
+  if not os.path.basename(path).startswith(('_', 'default', 'cyclegan', 'stylegan'))
 )
 
 

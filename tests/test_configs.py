@@ -26,9 +26,22 @@ CYCLEGAN_CASES = [
   ('configs.cyclegan', (256, 256, 3), (256, 256, 3)),
   ('configs.cyclegan_mnist', (32, 32, 1), (32, 32, 3)),
 ]
-CONFIG_NAMES = [
-  name for name in _names('configs') if f'configs.{name}' not in {c[0] for c in CYCLEGAN_CASES}
+# StyleGAN's configs, with overrides, for images of these shapes.
+STYLEGAN_CASES = [
+  ('configs.stylegan', None, (32, 32, 1)),
+  ('configs.stylegan2', None, (32, 32, 1)),
+  # The cifar-like preset of configs/stylegan2.py's docstring, in RGB.
+  ('configs.stylegan2', dict(mapping_layers=2, path_length_weight=0.0, mixing_probability=0.0), (32, 32, 3)),
+  # Each style with the other's networks, at another resolution.
+  (
+    'configs.stylegan',
+    dict(style='modulated', synthesis_architecture='orig', resolution=64, fmap_base=0),
+    (64, 64, 3),
+  ),
+  ('configs.stylegan2', dict(style='adain', synthesis_architecture='skip', discriminator_architecture='orig', resolution=8), (8, 8, 1)),
 ]
+OTHER_FAMILY_CONFIGS = {c[0] for c in CYCLEGAN_CASES + STYLEGAN_CASES}
+CONFIG_NAMES = [name for name in _names('configs') if f'configs.{name}' not in OTHER_FAMILY_CONFIGS]
 BENCHMARK_CONFIG_NAMES = _names(os.path.join('benchmarks', 'configs'))
 # Each config with the sample shapes its presets are for.
 CASES = (
@@ -50,7 +63,7 @@ CASES = (
 
 
 def test_every_config_is_covered():
-  covered = {module for module, _, _ in CASES + CYCLEGAN_CASES}
+  covered = {module for module, _, _ in CASES + CYCLEGAN_CASES + STYLEGAN_CASES}
   assert {f'configs.{name}' for name in _names('configs')} <= covered
   assert {f'benchmarks.configs.{name}' for name in BENCHMARK_CONFIG_NAMES} <= covered
 
@@ -86,7 +99,7 @@ def test_models_of_config(module, overrides, shape):
 
 
 def test_configs_open_with_the_command_that_runs_them():
-  for name in CONFIG_NAMES:
+  for name in _names('configs'):
     module = importlib.import_module(f'configs.{name}')
     assert f'python train.py --config=configs/{name}.py' in module.__doc__.splitlines()[2], name
   for name in BENCHMARK_CONFIG_NAMES:
@@ -116,3 +129,21 @@ def test_cyclegan_models_of_config(module, shape_a, shape_b):
   )
   # The 70x70 PatchGAN judges 30x30 patches of a 256x256 image, 2x2 of a 32x32 one.
   assert patches.shape == (2, *((30, 30) if shape_a[0] == 256 else (2, 2)), 1)
+
+
+@pytest.mark.parametrize('module,overrides,shape', STYLEGAN_CASES)
+def test_stylegan_models_of_config(module, overrides, shape):
+  config = importlib.import_module(module).get_config()
+  config.update(overrides or {})
+  family = families.load(config.family)
+  family.check_config(config, device_count=1)
+  model = family.build(config, {'real': data.DatasetInfo('test', shape, None, 1000, 'image')})
+  state = jax.eval_shape(model.init, jax.random.key(0))
+  inputs = model.sample_inputs(0, 8).inputs
+  samples = jax.eval_shape(model.sample, state, inputs)
+  assert samples.shape == (8, *shape)
+  logits = jax.eval_shape(model.judge, state.discriminator_params, samples)
+  assert logits.shape == (8,)
+  # One EMA entry per parameter of G; w_avg of w's size.
+  assert jax.tree.structure(state.generator_ema) == jax.tree.structure(state.generator_params)
+  assert state.w_avg.shape == (config.w_dim,)

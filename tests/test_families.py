@@ -131,7 +131,7 @@ def test_a_new_family_is_a_package_and_a_config(shift_family, tmp_path, data_dir
 
 
 def test_unknown_families_are_named():
-  with pytest.raises(ValueError, match=r'\(classic, cyclegan, toy2d are\); choose one of those'):
+  with pytest.raises(ValueError, match=r'\(classic, cyclegan, stylegan, toy2d are\); choose one of those'):
     families.load('no_such_family')
   with pytest.raises(ValueError, match='--config.family=classic'):
     families.load('')

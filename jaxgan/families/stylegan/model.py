@@ -62,7 +62,7 @@ IMAGE = 'image'
 # Phases of a step: their per-example keys are folded from the step's key.
 _DISCRIMINATOR_PHASE, _GENERATOR_PHASE, _PATH_LENGTH_PHASE = 0, 1, 2
 # Draws of one example, folded into its key.
-_Z, _Z_MIX, _MIX_DRAW, _CROSSOVER, _NOISE, _PATH_NOISE = range(6)
+_Z, _Z_MIX, _MIX_DRAW, _NOISE, _PATH_NOISE = range(5)
 # Folded into the run's seed for the inputs of its sample grids.
 _GRID_STREAM = 0x5A4D
 _NOISE_STREAM = 0x401E
@@ -298,20 +298,31 @@ class StyleGAN:
   # Training.
 
   def _draw_ws(self, params: Any, keys: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Each example's ws (style mixed with its probability) and unmixed w, from its key."""
+    """Each example's ws (style mixed with its probability) and unmixed w, from its key.
+
+    The crossover is drawn as 1 + floor(u (num_ws - 1)) for u ~ U[0, 1), uniform
+    on [1, num_ws) as NVlabs' randint, and both z go through the mapping
+    network in one pass (it treats each example alone): XLA:CPU compiles
+    this in half the time of `jax.random.randint` and two passes.
+    """
     draw = lambda stream: jax.vmap(
       lambda k: jax.random.normal(jax.random.fold_in(k, stream), (self.mapping.z_dim,))
     )(keys)
-    w = self.mapping.apply({'params': params['mapping']}, draw(_Z))
-    ws = networks.broadcast_ws(w, self.num_ws)
-    if self.mixing_probability > 0 and self.num_ws > 1:
-      mix = jax.vmap(lambda k: jax.random.uniform(jax.random.fold_in(k, _MIX_DRAW), ()))(keys)
-      cut = jax.vmap(
-        lambda k: jax.random.randint(jax.random.fold_in(k, _CROSSOVER), (), 1, self.num_ws)
-      )(keys)
-      crossover = jnp.where(mix < self.mixing_probability, cut, self.num_ws)
-      ws_other = self.mapped_ws(params, draw(_Z_MIX))
-      ws = networks.mix_styles(ws, ws_other, crossover)
+    if not (self.mixing_probability > 0 and self.num_ws > 1):
+      w = self.mapping.apply({'params': params['mapping']}, draw(_Z))
+      return networks.broadcast_ws(w, self.num_ws), w
+    both = self.mapping.apply(
+      {'params': params['mapping']}, jnp.concatenate([draw(_Z), draw(_Z_MIX)])
+    )
+    w, w_other = jnp.split(both, 2)
+    mix, cut = jax.vmap(
+      lambda k: jax.random.uniform(jax.random.fold_in(k, _MIX_DRAW), (2,))
+    )(keys).T
+    cut = jnp.minimum(1 + jnp.floor(cut * (self.num_ws - 1)).astype(jnp.int32), self.num_ws - 1)
+    crossover = jnp.where(mix < self.mixing_probability, cut, self.num_ws)
+    ws = networks.mix_styles(
+      networks.broadcast_ws(w, self.num_ws), networks.broadcast_ws(w_other, self.num_ws), crossover
+    )
     return ws, w
 
   def _noise_keys(self, keys: jax.Array) -> jax.Array:
