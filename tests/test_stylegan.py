@@ -11,42 +11,11 @@ import numpy as np
 import pytest
 
 from configs import default
-from configs import stylegan2
 from jaxgan import families
 from jaxgan.families import stylegan
 from jaxgan.train import loop
+from tests.test_stylegan_model import tiny_config
 
-
-
-def tiny_config(data_dir, **overrides):
-  """configs/stylegan2.py with the smallest networks, on MNIST resized to 8x8.
-
-  R1 and the path length penalty every 2 steps, so that 4 steps take each
-  twice, and a resume at step 2 starts on a regularised step.
-  """
-  config = stylegan2.get_config()
-  config.data = default.data_config(data_dir=data_dir, resize=8)
-  config.update(
-    resolution=8,
-    z_dim=8,
-    w_dim=8,
-    mapping_layers=2,
-    fmap_base=64,
-    fmap_max=8,
-    mbstd_group_size=2,
-    r1_interval=2,
-    path_length_interval=2,
-    ema_kimg=0.01,
-    batch_size=4,
-    num_steps=4,
-    log_every=2,
-    sample_every=2,
-    checkpoint_every=2,
-    num_samples=4,
-    eval_every=0,
-  )
-  config.update(overrides)
-  return config
 
 
 def host(state):
