@@ -127,10 +127,12 @@ def stepped():
 
 def test_lazy_r1_fires_every_interval_with_the_interval_scaled_weight(stepped):
   gan, states, metrics = stepped
-  assert [m['r1_penalty'] > 0 for m in metrics] == [True, False, True]
-  for m in metrics:
+  assert [m['r1_term'] > 0 for m in metrics] == [True, False, True]
+  for m in metrics[::2]:
     # gamma / 2 * interval.
     np.testing.assert_allclose(m['r1_term'], 4.0 / 2 * 2 * m['r1_penalty'], rtol=1e-6)
+  # Step 1 reports (and the state keeps) step 0's value.
+  assert metrics[1]['r1_penalty'] == metrics[0]['r1_penalty'] == states[1].latest['r1_penalty']
   # Step 0's penalty is E||grad_x D(x)||^2 of D before the step, on step 0's reals.
   reals = steps.to_float_images(image_batch(16, 0)[model_lib.REAL]['image'])[0, 0]
   d = lambda x: gan.judge(states[0].discriminator_params, x)
@@ -142,7 +144,8 @@ def test_lazy_r1_fires_every_interval_with_the_interval_scaled_weight(stepped):
 
 def test_the_path_length_mean_moves_by_its_decay_on_regularised_steps_only(stepped):
   _, states, metrics = stepped
-  assert [m['path_length'] > 0 for m in metrics] == [True, False, True]
+  assert [m['path_length_term'] > 0 for m in metrics] == [True, False, True]
+  assert metrics[1]['path_length'] == metrics[0]['path_length']
   # From 0: pl_mean = lerp(0, mean length, 0.01).
   np.testing.assert_allclose(states[1].path_length_mean, 0.01 * metrics[0]['path_length'], rtol=1e-5)
   assert states[2].path_length_mean == states[1].path_length_mean

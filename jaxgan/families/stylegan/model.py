@@ -66,6 +66,8 @@ _Z, _Z_MIX, _MIX_DRAW, _NOISE, _PATH_NOISE = range(5)
 # Folded into the run's seed for the inputs of its sample grids.
 _GRID_STREAM = 0x5A4D
 _NOISE_STREAM = 0x401E
+# The lazy regularisers' metrics that the state keeps from their latest step.
+LATEST = ('r1_penalty', 'path_length', 'path_length_penalty')
 # Samples per block of an evaluation set's z (as the classic family draws them).
 EVALUATION_BATCH = 1000
 
@@ -83,6 +85,10 @@ class StyleGANState:
     generator_ema: the moving average of `generator_params`, which samples.
     w_avg: (w_dim,) running mean of the mapped w (NVlabs' `dlatent_avg`).
     path_length_mean: StyleGAN2's running mean of path lengths (`pl_mean`).
+    latest: the lazy regularisers' latest values, {'r1_penalty',
+      'path_length', 'path_length_penalty'}, reported on every step (the
+      loop logs a step's own metrics, and the logged steps need not be
+      regularised ones).
     key: the run's base PRNG key (threefry); per-step keys are folded from it.
   """
 
@@ -94,6 +100,7 @@ class StyleGANState:
   generator_ema: Any
   w_avg: jax.Array
   path_length_mean: jax.Array
+  latest: dict[str, jax.Array]
   key: jax.Array
 
 
@@ -241,6 +248,7 @@ class StyleGAN:
       generator_ema=jax.tree.map(jnp.copy, generator_params),
       w_avg=jnp.zeros((self.mapping.w_dim,), jnp.float32),
       path_length_mean=jnp.zeros((), jnp.float32),
+      latest={name: jnp.zeros((), jnp.float32) for name in LATEST},
       key=keys[3],
     )
 
@@ -343,9 +351,10 @@ class StyleGAN:
       batch: `batch['real']['image']` of shape (1, local_batch, H, W, C) in [-1, 1].
 
     Returns:
-      The new state, and metrics averaged over the global batch. On steps
-      without a lazy regulariser its metrics are 0 (`path_length_mean`
-      always holds the running mean).
+      The new state, and metrics averaged over the global batch.
+      'r1_penalty', 'path_length' and 'path_length_penalty' are the
+      latest regularised step's; 'r1_term' and 'path_length_term', what
+      this step added to D's and G's losses (0 on steps without them).
     """
     reals = batch[REAL][IMAGE][0]
     local_batch = reals.shape[0]
@@ -427,7 +436,8 @@ class StyleGAN:
         penalty, pl_mean, lengths = lax.cond(pl_due, path_length_terms, no_path_length, params)
         terms['path_length'] = lengths
         terms['path_length_penalty'] = penalty
-        loss = loss + penalty * self.path_length_weight * self.path_length_interval
+        terms['path_length_term'] = penalty * self.path_length_weight * self.path_length_interval
+        loss = loss + terms['path_length_term']
       return loss, (terms, lax.stop_gradient(w), lax.stop_gradient(pl_mean))
 
     (_, (generator_terms, w, pl_mean)), generator_grads = jax.value_and_grad(
@@ -446,6 +456,14 @@ class StyleGAN:
       lambda p, e: lerp(p, e, beta), generator_params, state.generator_ema
     )
 
+    metrics = lax.pmean({**discriminator_terms, **generator_terms}, axis)
+    due = {'r1_penalty': r1_due, 'path_length': pl_due, 'path_length_penalty': pl_due}
+    latest = {
+      name: jnp.where(due[name], metrics[name], state.latest[name]) if name in metrics
+      else state.latest[name]
+      for name in LATEST
+    }
+    metrics.update(latest)
     new_state = state.replace(
       step=state.step + 1,
       generator_params=generator_params,
@@ -455,8 +473,8 @@ class StyleGAN:
       generator_ema=generator_ema,
       w_avg=w_avg,
       path_length_mean=pl_mean,
+      latest=latest,
     )
-    metrics = lax.pmean({**discriminator_terms, **generator_terms}, axis)
     metrics['path_length_mean'] = pl_mean
     metrics['w_avg_norm'] = jnp.linalg.norm(w_avg)
     metrics['ema_beta'] = beta
