@@ -23,9 +23,9 @@ MNIST evaluator reads them). For other images, a power-of-2 side:
       --config.data.source=/path/to/images --config.data.split=train \
       --config.data.resize=64 --config.data.center_crop=64
 
-On 2 CPU cores: measured 1.8 s a step at batch 32 after compiling (30 s)
-(2026-12-01, 8 steps, the machine shared with other jobs: load average
-about 4), so the 1,000 steps take about 30 minutes; R1 every step is a
+On 2 CPU cores: measured 1.8 to 1.9 s a step at batch 32 after compiling
+(30 s) (2026-12-01, twice 8 steps, the machine shared with other jobs:
+load average about 4), so the 1,000 steps take about 30 minutes; R1 every step is a
 double backward pass through D on each. Sample quality: TODO(measure).
 """
 

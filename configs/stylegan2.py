@@ -21,10 +21,11 @@ length regulariser, no style mixing) is one flag set away:
   python train.py --config=configs/stylegan2.py --config.mapping_layers=2 \
       --config.path_length_weight=0 --config.mixing_probability=0
 
-On 2 CPU cores: measured 1.0 s a step at batch 32 after compiling (44 s)
-(2026-12-01, the mean of 16 steps, one with R1 and four with the path
-length penalty; the machine shared with other jobs: load average about 3
-to 4), so the 1,800 steps take about 30 minutes. Sample quality:
+On 2 CPU cores: measured 1.7 to 1.8 s a step at batch 32 after compiling
+(45 to 80 s) (2026-12-01: the means of 16 and of 24 steps, each with one
+R1 step and a path length step in four; the machine shared with other
+jobs, load average about 3.7; a first measurement at a quieter moment gave
+1.0 s), so the 1,000 steps take about 30 minutes. Sample quality:
 TODO(measure).
 """
 
@@ -47,8 +48,8 @@ def get_config():
   config.ema_rampup = 0.05
   config.generator_optimizer = default.optimizer_config(0.002, 0.0, 0.99)
   config.discriminator_optimizer = default.optimizer_config(0.002, 0.0, 0.99)
-  config.num_steps = 1_800
-  config.sample_every = 300
-  config.checkpoint_every = 300
-  config.eval_every = 1_800
+  config.num_steps = 1_000
+  config.sample_every = 250
+  config.checkpoint_every = 250
+  config.eval_every = 1_000
   return config

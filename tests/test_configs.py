@@ -31,14 +31,24 @@ STYLEGAN_CASES = [
   ('configs.stylegan', None, (32, 32, 1)),
   ('configs.stylegan2', None, (32, 32, 1)),
   # The cifar-like preset of configs/stylegan2.py's docstring, in RGB.
-  ('configs.stylegan2', dict(mapping_layers=2, path_length_weight=0.0, mixing_probability=0.0), (32, 32, 3)),
+  (
+    'configs.stylegan2',
+    dict(mapping_layers=2, path_length_weight=0.0, mixing_probability=0.0),
+    (32, 32, 3),
+  ),
   # Each style with the other's networks, at another resolution.
   (
     'configs.stylegan',
     dict(style='modulated', synthesis_architecture='orig', resolution=64, fmap_base=0),
     (64, 64, 3),
   ),
-  ('configs.stylegan2', dict(style='adain', synthesis_architecture='skip', discriminator_architecture='orig', resolution=8), (8, 8, 1)),
+  (
+    'configs.stylegan2',
+    dict(
+      style='adain', synthesis_architecture='skip', discriminator_architecture='orig', resolution=8
+    ),
+    (8, 8, 1),
+  ),
 ]
 OTHER_FAMILY_CONFIGS = {c[0] for c in CYCLEGAN_CASES + STYLEGAN_CASES}
 CONFIG_NAMES = [name for name in _names('configs') if f'configs.{name}' not in OTHER_FAMILY_CONFIGS]

@@ -17,7 +17,6 @@ from jaxgan.train import loop
 from tests.test_stylegan_model import tiny_config
 
 
-
 def host(state):
   return jax.device_get(state.replace(key=jax.random.key_data(state.key)))
 

@@ -137,7 +137,8 @@ def test_lazy_r1_fires_every_interval_with_the_interval_scaled_weight(stepped):
   reals = steps.to_float_images(image_batch(16, 0)[model_lib.REAL]['image'])[0, 0]
   d = lambda x: gan.judge(states[0].discriminator_params, x)
   np.testing.assert_allclose(
-    metrics[0]['r1_penalty'], float(jax.jit(penalties.r1_penalty, static_argnums=0)(d, reals)),
+    metrics[0]['r1_penalty'],
+    float(jax.jit(penalties.r1_penalty, static_argnums=0)(d, reals)),
     rtol=1e-4,
   )
 
@@ -147,9 +148,13 @@ def test_the_path_length_mean_moves_by_its_decay_on_regularised_steps_only(stepp
   assert [m['path_length_term'] > 0 for m in metrics] == [True, False, True]
   assert metrics[1]['path_length'] == metrics[0]['path_length']
   # From 0: pl_mean = lerp(0, mean length, 0.01).
-  np.testing.assert_allclose(states[1].path_length_mean, 0.01 * metrics[0]['path_length'], rtol=1e-5)
+  np.testing.assert_allclose(
+    states[1].path_length_mean, 0.01 * metrics[0]['path_length'], rtol=1e-5
+  )
   assert states[2].path_length_mean == states[1].path_length_mean
-  expected = states[2].path_length_mean + 0.01 * (metrics[2]['path_length'] - states[2].path_length_mean)
+  expected = states[2].path_length_mean + 0.01 * (
+    metrics[2]['path_length'] - states[2].path_length_mean
+  )
   np.testing.assert_allclose(states[3].path_length_mean, expected, rtol=1e-5)
   assert metrics[2]['path_length_mean'] == pytest.approx(float(states[3].path_length_mean))
 
@@ -211,7 +216,11 @@ def test_mixing_takes_the_second_z_from_the_crossover_on(stepped):
   z, z_other = (rng.normal(size=(3, Z_DIM)).astype(np.float32) for _ in range(2))
   crossover = np.array([1, 3, gan.num_ws])
   mixed, own, other = jax.jit(
-    lambda p: (gan.mixed_ws(p, z, z_other, crossover), gan.mapped_ws(p, z), gan.mapped_ws(p, z_other))
+    lambda p: (
+      gan.mixed_ws(p, z, z_other, crossover),
+      gan.mapped_ws(p, z),
+      gan.mapped_ws(p, z_other),
+    )
   )(params)
   for i, c in enumerate(crossover):
     np.testing.assert_array_equal(mixed[i, :c], own[i, :c])

@@ -105,7 +105,7 @@ def check_config(config: ml_collections.ConfigDict, *, device_count: int) -> Non
       )
   if not (_finite(config.ema_kimg) and config.ema_kimg > 0):
     raise ValueError(
-      f'config.ema_kimg = {config.ema_kimg} must be positive: the half-life of G\'s moving '
+      f"config.ema_kimg = {config.ema_kimg} must be positive: the half-life of G's moving "
       'average in thousands of images (10 in NVlabs).'
     )
   if not (_finite(config.ema_rampup) and config.ema_rampup >= 0):
@@ -134,9 +134,7 @@ def data_streams(config: ml_collections.ConfigDict) -> dict[str, families.DataSt
   return {model.REAL: families.DataStream(spec=data.DataSpec.from_config(config.data))}
 
 
-def lazy_optimizer(
-  settings: ml_collections.ConfigDict, *, interval: int, num_steps: int
-):
+def lazy_optimizer(settings: ml_collections.ConfigDict, *, interval: int, num_steps: int):
   """An optimizer for a network regularised every `interval` steps (NVlabs' lazy regularisation).
 
   With interval > 1, the learning rate is multiplied by c = interval /
@@ -151,7 +149,9 @@ def lazy_optimizer(
   return optimizers.make_optimizer(settings, num_steps=num_steps)
 
 
-def build(config: ml_collections.ConfigDict, datasets: dict[str, data.DatasetInfo]) -> model.StyleGAN:
+def build(
+  config: ml_collections.ConfigDict, datasets: dict[str, data.DatasetInfo]
+) -> model.StyleGAN:
   """Maps the config to the networks, optimizers and regularisers for the dataset's images.
 
   Raises:

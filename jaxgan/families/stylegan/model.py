@@ -28,7 +28,10 @@ GPU), and the path length batch is `local_batch // batch_shrink` examples
 of each device, so that 8 devices give the 1-device result when the
 shrink divides the local batch. The minibatch stddev layer groups each
 device's own examples, as NVlabs' per-GPU batches do: with it, a run on
-more devices differs from a run on one.
+more devices differs from a run on one. As in NVlabs, R1 and the path
+lengths are the gradients of sums over the batch, so D's minibatch stddev
+layer leaks a little of the other examples into each example's R1 gradient
+(`penalties` explains why that is exact only for D without such layers).
 
 Randomness: every draw of a step (each example's z, second z, mixing draw,
 crossover, noise and path length noise) comes from a key per example, the
@@ -43,12 +46,11 @@ import math
 from typing import Any
 
 import flax
-import flax.linen as nn
 import jax
-from jax import lax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax import lax
 
 from jaxgan import families
 from jaxgan import parallel
@@ -323,9 +325,9 @@ class StyleGAN:
       {'params': params['mapping']}, jnp.concatenate([draw(_Z), draw(_Z_MIX)])
     )
     w, w_other = jnp.split(both, 2)
-    mix, cut = jax.vmap(
-      lambda k: jax.random.uniform(jax.random.fold_in(k, _MIX_DRAW), (2,))
-    )(keys).T
+    mix, cut = jax.vmap(lambda k: jax.random.uniform(jax.random.fold_in(k, _MIX_DRAW), (2,)))(
+      keys
+    ).T
     cut = jnp.minimum(1 + jnp.floor(cut * (self.num_ws - 1)).astype(jnp.int32), self.num_ws - 1)
     crossover = jnp.where(mix < self.mixing_probability, cut, self.num_ws)
     ws = networks.mix_styles(
@@ -459,7 +461,8 @@ class StyleGAN:
     metrics = lax.pmean({**discriminator_terms, **generator_terms}, axis)
     due = {'r1_penalty': r1_due, 'path_length': pl_due, 'path_length_penalty': pl_due}
     latest = {
-      name: jnp.where(due[name], metrics[name], state.latest[name]) if name in metrics
+      name: jnp.where(due[name], metrics[name], state.latest[name])
+      if name in metrics
       else state.latest[name]
       for name in LATEST
     }
