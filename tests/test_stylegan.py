@@ -4,7 +4,9 @@ That 8 devices give the 1-device result is tested on the model, in
 tests/test_stylegan_model.py.
 """
 
+import logging
 import os
+import shutil
 
 import jax
 import numpy as np
@@ -73,11 +75,16 @@ def test_lazy_regularisation_scales_the_optimizers_as_nvlabs():
   np.testing.assert_allclose(state[0].mu['w'], (1 - 0.5 ** (16 / 17)) * grads['w'], rtol=1e-5)
 
 
-def test_a_run_resumes_exactly_with_w_avg_path_length_mean_and_ema(tmp_path, data_dir):
+def test_a_run_resumes_exactly_with_w_avg_path_length_mean_and_ema(tmp_path, data_dir, caplog):
   straight = loop.train_and_evaluate(tiny_config(data_dir), str(tmp_path / 'straight'))
-  resumed = str(tmp_path / 'resumed')
-  loop.train_and_evaluate(tiny_config(data_dir, num_steps=2), resumed)
-  again = loop.train_and_evaluate(tiny_config(data_dir), resumed)
+  # A copy of the straight run without its step-4 checkpoint is the run
+  # stopped after step 2; resumed, it must give step 4 again.
+  resumed = tmp_path / 'resumed'
+  shutil.copytree(tmp_path / 'straight', resumed)
+  shutil.rmtree(resumed / 'checkpoints' / '4')
+  with caplog.at_level(logging.INFO):
+    again = loop.train_and_evaluate(tiny_config(data_dir), str(resumed))
+  assert 'Resuming from the checkpoint at step 2' in caplog.text
   assert int(again.step) == 4
   jax.tree.map(np.testing.assert_array_equal, host(again), host(straight))
   # What a plain resume of the networks alone would miss has moved.
