@@ -1,8 +1,10 @@
-"""Draws from the latest checkpoint of a training run: a grid, an interpolation, an array.
+"""Draws from the latest checkpoint of a training run: a grid, an interpolation, a figure, an array.
 
   python sample.py --workdir=runs/dcgan                        # a grid of samples
   python sample.py --workdir=runs/cgan --label=7               # one class of a cGAN
   python sample.py --workdir=runs/dcgan --mode=interpolation   # an animated GIF
+  python sample.py --workdir=runs/stylegan --mode=mixing       # StyleGAN's figures
+  python sample.py --workdir=runs/stylegan --mode=truncation
   python sample.py --workdir=runs/dcgan --num_samples=10000 --output=samples.npz
 
 --mode=grid (the default): for a conditional GAN, --label picks the class;
@@ -12,12 +14,17 @@ written as an array instead: 'images', uint8 NHWC, and for a conditional
 GAN 'labels' (every class in turn), for other evaluation tools.
 
 --mode=interpolation: looping walks between --keyframes random latents
-(spherical in a Gaussian z; for a conditional GAN one walk per class along
-the same path) as an animated GIF, and its frames as a PNG strip beside it
-(one row per walk).
+(spherical in a Gaussian z, straight lines in StyleGAN's w; for a
+conditional GAN one walk per class along the same path) as an animated GIF,
+and its frames as a PNG strip beside it (one row per walk).
 
-Written to WORKDIR/samples/checkpoint[_label_L].png, or
-checkpoint_interpolation.gif, unless --output says where.
+--mode=mixing and --mode=truncation (StyleGAN and StyleGAN2 runs): the
+paper's style mixing figure (coarse, middle and fine styles of the top
+row's seeds copied into the left column's) and a sweep of the truncation
+psi from 1 to -1 (one seed per row).
+
+Written to WORKDIR/samples/checkpoint[_label_L|_MODE].png (.gif for an
+interpolation) unless --output says where.
 """
 
 from absl import app
@@ -28,7 +35,7 @@ from jaxgan.train import commands
 from jaxgan.train import reporting
 from jaxgan.train import saved_runs
 
-MODES = ('grid', 'interpolation')
+MODES = ('grid', 'interpolation', 'mixing', 'truncation')
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'The workdir of a run of train.py.')
 _MODE = flags.DEFINE_enum('mode', 'grid', MODES, 'What to draw; see above.')
@@ -69,7 +76,7 @@ def main(argv):
           workdir, output=output, label=_LABEL.value, num_samples=_NUM_SAMPLES.value, seed=seed
         )
       ]
-    else:
+    elif mode == 'interpolation':
       written = saved_runs.interpolate_checkpoint(
         workdir,
         output=output,
@@ -79,6 +86,8 @@ def main(argv):
         frames_per_keyframe=_FRAMES.value,
         fps=_FPS.value,
       )
+    else:
+      written = [saved_runs.figure_checkpoint(workdir, figure=mode, output=output, seed=seed)]
   print(f'Written to {", ".join(written)}')
 
 

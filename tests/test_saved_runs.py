@@ -94,6 +94,10 @@ def test_training_and_evaluate_checkpoint_write_metrics_json(tmp_path, data_dir)
     assert animation.n_frames == 8
     # Each frame: the 3 walks side by side.
     assert animation.size == (3 * 30 + 2, 30 + 2)
+  # StyleGAN's figures are refused by name.
+  with pytest.raises(ValueError, match="--mode=mixing draws a figure of StyleGAN runs.*'classic' run"):
+    saved_runs.figure_checkpoint(workdir, figure='mixing', output=str(tmp_path / 'x.png'))
+  assert not os.path.exists(tmp_path / 'x.png')
 
   # An unconditional run draws its grid, and refuses a label.
   with pytest.raises(ValueError, match='unconditional GAN.*Leave out --label'):

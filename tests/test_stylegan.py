@@ -11,11 +11,13 @@ import shutil
 import jax
 import numpy as np
 import pytest
+from PIL import Image
 
 from configs import default
 from jaxgan import families
 from jaxgan.families import stylegan
 from jaxgan.train import loop
+from jaxgan.train import saved_runs
 from tests.test_stylegan_model import tiny_config
 
 
@@ -75,7 +77,7 @@ def test_lazy_regularisation_scales_the_optimizers_as_nvlabs():
   np.testing.assert_allclose(state[0].mu['w'], (1 - 0.5 ** (16 / 17)) * grads['w'], rtol=1e-5)
 
 
-def test_a_run_resumes_exactly_with_w_avg_path_length_mean_and_ema(tmp_path, data_dir, caplog):
+def test_a_run_resumes_exactly_and_sample_py_draws_its_figures(tmp_path, data_dir, caplog):
   straight = loop.train_and_evaluate(tiny_config(data_dir), str(tmp_path / 'straight'))
   # A copy of the straight run without its step-4 checkpoint is the run
   # stopped after step 2; resumed, it must give step 4 again.
@@ -94,3 +96,23 @@ def test_a_run_resumes_exactly_with_w_avg_path_length_mean_and_ema(tmp_path, dat
     'step_0000002.png',
     'step_0000004.png',
   ]
+
+  # sample.py's figures and walk of the run, 8x8 images 2 pixels apart.
+  # Mixing: a corner and 5 sources, then 3 destinations (2 rows of middle
+  # styles and 1 of fine at 8x8), each with its 5 mixes.
+  workdir = str(tmp_path / 'straight')
+  mixing = saved_runs.figure_checkpoint(workdir, figure='mixing', output=str(tmp_path / 'm.png'))
+  assert Image.open(mixing).size == (6 * 10 + 2, 4 * 10 + 2)
+  # Truncation: 4 seeds down, 6 values of psi across.
+  sweep = saved_runs.figure_checkpoint(workdir, figure='truncation', output=str(tmp_path / 't.png'))
+  assert Image.open(sweep).size == (6 * 10 + 2, 4 * 10 + 2)
+  with pytest.raises(
+    ValueError, match="--mode=grid: .* 'stylegan' run, whose figures are mixing, truncation"
+  ):
+    saved_runs.figure_checkpoint(workdir, figure='grid', output=str(tmp_path / 'g.png'))
+  gif, strip = saved_runs.interpolate_checkpoint(
+    workdir, output=str(tmp_path / 'walk.gif'), walks=2, num_keyframes=3, frames_per_keyframe=2
+  )
+  assert Image.open(strip).size == (6 * 10 + 2, 2 * 10 + 2)
+  with Image.open(gif) as animation:
+    assert animation.n_frames == 6

@@ -119,12 +119,15 @@ class Model(Protocol):
   def draw(self, samples: np.ndarray, columns: int | None) -> np.ndarray:
     """Samples as one uint8 (H, W, C) picture: a grid of images, a scatter plot."""
 
-  # Optional, for `sample.py --mode=interpolation` (`jaxgan.train.saved_runs`);
-  # a family without it refuses that mode by name:
+  # Optional, for `sample.py --mode` (`jaxgan.train.saved_runs`); a family
+  # without them refuses those modes by name.
   #
   # def interpolation_inputs(self, seed, walks, num_keyframes, frames_per_keyframe)
   #     -> SampleInputs: `walks` looping walks through the latent space
   #     (`latent_walks`), walk by walk, one column per frame.
+  # figures: tuple[str, ...]; def figure(self, name, draw, seed)
+  #     -> (images, images per row): figures drawn through `draw`, a function
+  #     from sample inputs to images (StyleGAN's 'mixing' and 'truncation').
 
 
 def replicated(state: State) -> Any:

@@ -209,8 +209,8 @@ def interpolate_checkpoint(
 
   Writes `output` (an animated GIF: each frame shows every walk at that
   point) and the same path with .png (the frames as a strip: one row per
-  walk). How a family walks (spherically in z, one walk per class for a
-  conditional GAN) is its `interpolation_inputs`.
+  walk). How a family walks (spherically in z, linearly in StyleGAN's w,
+  one walk per class for a conditional GAN) is its `interpolation_inputs`.
 
   Returns:
     (the GIF's path, the strip's path).
@@ -242,3 +242,31 @@ def interpolate_checkpoint(
     output, [model.draw(samples[f::frames], min(rows, 10)) for f in range(frames)], fps=fps
   )
   return output, strip
+
+
+def figure_checkpoint(workdir: str, *, figure: str, output: str, seed: int = 0) -> str:
+  """Draws one of the figures of a run's family (`Model.figures`, e.g. StyleGAN's 'mixing').
+
+  Returns:
+    `output`.
+
+  Raises:
+    ValueError: for a figure the run's family does not draw.
+  """
+  run = load_run(workdir)
+  model = run.experiment.model
+  figures = getattr(model, 'figures', ())
+  if figure not in figures:
+    family = run.experiment.config.family
+    if figures:
+      raise ValueError(
+        f'--mode={figure}: {workdir} holds a {family!r} run, whose figures are '
+        f'{", ".join(figures)}.'
+      )
+    raise ValueError(
+      f'--mode={figure} draws a figure of StyleGAN runs; {workdir} holds a {family!r} run, '
+      'which has none. Leave out --mode for a sample grid.'
+    )
+  samples, columns = model.figure(figure, _draw(run, jax.jit(model.sample)), seed)
+  images.save_png(output, model.draw(samples, columns))
+  return output

@@ -54,6 +54,8 @@ from jax import lax
 
 from jaxgan import families
 from jaxgan import parallel
+from jaxgan.families import latent_walks
+from jaxgan.families.stylegan import figures as figures_lib
 from jaxgan.families.stylegan import networks
 from jaxgan.losses import penalties
 from jaxgan.train import images
@@ -261,32 +263,10 @@ class StyleGAN:
   # -------------------------------------------------------------------------
   # Pure helpers: the generator in pieces.
 
-  def mapped_ws(
-    self,
-    params: Any,
-    z: jax.Array,
-    *,
-    w_avg: jax.Array | None = None,
-    psi: float | jax.Array = 1.0,
-    cutoff: int | None = None,
-  ) -> jax.Array:
-    """z -> ws (B, num_ws, w_dim): w for every layer, truncated toward `w_avg` if given.
-
-    Args:
-      params: G's parameters ({'mapping', 'synthesis'}).
-      z: (B, z_dim).
-      w_avg: the truncation's centre; None: no truncation.
-      psi: a scalar, or one per example (B,).
-      cutoff: layers from this one on are not truncated; None: all are.
-    """
+  def mapped_ws(self, params: Any, z: jax.Array) -> jax.Array:
+    """z (B, z_dim) -> ws (B, num_ws, w_dim): the mapping network's w for every layer."""
     w = self.mapping.apply({'params': params['mapping']}, z)
-    ws = networks.broadcast_ws(w, self.num_ws)
-    if w_avg is None:
-      return ws
-    psi = jnp.asarray(psi, jnp.float32)
-    if psi.ndim == 1:
-      psi = psi[:, None, None]
-    return networks.truncate(ws, w_avg, psi, cutoff)
+    return networks.broadcast_ws(w, self.num_ws)
 
   def mixed_ws(
     self, params: Any, z: jax.Array, z_other: jax.Array, crossover: jax.Array
@@ -505,7 +485,7 @@ class StyleGAN:
     return families.SampleInputs(
       {
         'z': jax.random.normal(key, (count, self.mapping.z_dim)),
-        'noise_keys': noise_key_data(jax.random.fold_in(key, _NOISE_STREAM), 0, count),
+        'noise_keys': networks.noise_key_data(jax.random.fold_in(key, _NOISE_STREAM), 0, count),
       }
     )
 
@@ -514,18 +494,68 @@ class StyleGAN:
 
     Args:
       state: the run's state.
-      inputs: 'z' (B, z_dim), 'noise_keys' (B, 2) uint32 threefry key data
-        (absent: no noise), and optionally 'psi' (B,) (absent: the model's
-        `truncation_psi`).
+      inputs: 'z' (B, z_dim) and optionally:
+        'noise_keys' (B, 2) uint32 threefry key data (absent: no noise);
+        'psi' (B,) (absent: the model's `truncation_psi`);
+        'z_end' (B, z_dim) and 't' (B,): w is (1 - t) w(z) + t w(z_end),
+          a straight line in W (interpolation videos);
+        'mix_z' (B, z_dim) and 'mix_layers' (B, num_ws) bool: the layers
+          marked take their w from mix_z (the style mixing figure).
     """
-    psi = inputs.get('psi', self.truncation_psi)
-    ws = self.mapped_ws(
-      state.generator_ema, inputs['z'], w_avg=state.w_avg, psi=psi, cutoff=self.truncation_cutoff
-    )
+    params = state.generator_ema
+    ws = self.mapped_ws(params, inputs['z'])
+    if 'z_end' in inputs:
+      ws = lerp(ws, self.mapped_ws(params, inputs['z_end']), inputs['t'][:, None, None])
+    if 'mix_z' in inputs:
+      ws = jnp.where(inputs['mix_layers'][:, :, None], self.mapped_ws(params, inputs['mix_z']), ws)
+    psi = jnp.asarray(inputs.get('psi', self.truncation_psi), jnp.float32)
+    if psi.ndim == 1:
+      psi = psi[:, None, None]
+    ws = networks.truncate(ws, state.w_avg, psi, self.truncation_cutoff)
     noise_keys = inputs.get('noise_keys')
     if noise_keys is not None:
       noise_keys = jax.random.wrap_key_data(noise_keys, impl='threefry2x32')
-    return self.synthesize(state.generator_ema, ws, noise_keys)
+    return self.synthesize(params, ws, noise_keys)
+
+  def interpolation_inputs(
+    self, seed: int, walks: int, num_keyframes: int, frames_per_keyframe: int
+  ) -> families.SampleInputs:
+    """Looping walks along straight lines in W between keyframes' w, walk by walk.
+
+    StyleGAN's W is where the paper measures perceptual path length along
+    straight lines (lerp in W, slerp in Z); each walk keeps one noise draw,
+    so that only the style moves.
+    """
+    keyframes = latent_walks.keyframe_latents(seed, walks, num_keyframes, self.mapping.z_dim)
+    start, end, t = latent_walks.keyframe_positions(num_keyframes, frames_per_keyframe)
+    frames = len(t)
+    noise = networks.noise_key_data(
+      jax.random.fold_in(jax.random.key(seed), _NOISE_STREAM), 0, walks
+    )
+    return families.SampleInputs(
+      {
+        'z': keyframes[:, start].reshape(-1, self.mapping.z_dim),
+        'z_end': keyframes[:, end].reshape(-1, self.mapping.z_dim),
+        't': np.tile(t, walks).astype(np.float32),
+        'noise_keys': np.repeat(noise, frames, axis=0),
+      },
+      frames,
+    )
+
+  # What `figure` draws besides grids and interpolations (sample.py --mode).
+  figures = ('mixing', 'truncation')
+
+  def figure(self, name: str, draw: figures_lib.Draw, seed: int) -> tuple[np.ndarray, int]:
+    """One of `figures` as (images in [-1, 1], images per row), drawn through `draw`.
+
+    'mixing': the paper's style mixing figure (`figures_lib.style_mixing`);
+    'truncation': a sweep of psi from 1 to -1 (`figures_lib.truncation_sweep`).
+    """
+    if name == 'mixing':
+      return figures_lib.style_mixing(self, draw, seed), figures_lib.MIXING_COLUMNS + 1
+    if name == 'truncation':
+      return figures_lib.truncation_sweep(self, draw, seed), len(figures_lib.TRUNCATION_PSIS)
+    raise ValueError(f'StyleGAN draws the figures {self.figures}, not {name!r}.')
 
   def evaluation_inputs(self, seed: int, count: int) -> tuple[dict, None]:
     """z in blocks of `EVALUATION_BATCH`, as the classic family's, and a noise key each.
@@ -540,19 +570,9 @@ class StyleGAN:
       blocks.append(
         np.asarray(jax.random.normal(jax.random.fold_in(key, index), (size, self.mapping.z_dim)))
       )
-    noise = noise_key_data(jax.random.fold_in(key, _NOISE_STREAM), 0, count)
+    noise = networks.noise_key_data(jax.random.fold_in(key, _NOISE_STREAM), 0, count)
     return {'z': np.concatenate(blocks), 'noise_keys': noise}, None
 
   def draw(self, samples: np.ndarray, columns: int | None) -> np.ndarray:
     """Images tiled into one grid."""
     return images.make_grid(samples, columns=columns)
-
-
-def noise_key_data(key: jax.Array, first: int, count: int) -> np.ndarray:
-  """uint32 (count, 2) data of threefry keys `key` folded with first, first + 1, ...
-
-  Sample inputs are plain arrays (the loop slices and places them); `sample`
-  wraps them back into keys.
-  """
-  keys = parallel.example_keys(key, first_example=first, batch_size=count)
-  return np.asarray(jax.random.key_data(keys))

@@ -72,8 +72,10 @@ from collections.abc import Callable, Sequence
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
+from jaxgan import parallel
 from jaxgan.nn import convolutions
 
 Array = jax.Array
@@ -528,6 +530,16 @@ def draw_noise(noise_keys: Array | None, layer: int, shape: tuple[int, int]) -> 
     )
   draw = lambda key: jax.random.normal(jax.random.fold_in(key, layer), shape + (1,))
   return jax.vmap(draw)(noise_keys)
+
+
+def noise_key_data(key: jax.Array, first: int, count: int) -> np.ndarray:
+  """uint32 (count, 2) data of threefry keys `key` folded with first, first + 1, ...
+
+  Sample inputs are plain arrays (the loop slices and places them); `sample`
+  wraps them back into keys.
+  """
+  keys = parallel.example_keys(key, first_example=first, batch_size=count)
+  return np.asarray(jax.random.key_data(keys))
 
 
 class AdaINLayer(nn.Module):
