@@ -157,6 +157,27 @@ def test_mapping_shape_and_size():
   assert count(variables['params']) == (8 * 16 + 16) + 2 * (16 * 16 + 16)
 
 
+@pytest.mark.parametrize('gain_after_activation', [False, True])
+def test_mapping_puts_the_activation_gain_where_its_reference_does(gain_after_activation):
+  # StyleGAN: lrelu(sqrt(2) W x / sqrt(fan_in) + b lrmul); StyleGAN2 (and
+  # stylegan2-ada-pytorch): sqrt(2) lrelu(W x / sqrt(fan_in) + b lrmul).
+  mapping = networks.MappingNetwork(
+    z_dim=4, w_dim=4, num_layers=1, gain_after_activation=gain_after_activation
+  )
+  z = jax.random.normal(jax.random.key(0), (3, 4))
+  params = mapping.init(jax.random.key(1), z)['params']
+  params = {'dense_0': {**params['dense_0'], 'bias': jnp.arange(4.0) - 1.5}}
+  kernel, bias = params['dense_0']['kernel'] * 0.01 / 2.0, params['dense_0']['bias'] * 0.01
+  x = networks.pixel_norm(z)
+  lrelu = lambda y: jnp.where(y > 0, y, 0.2 * y)
+  expected = (
+    np.sqrt(2) * lrelu(x @ kernel + bias)
+    if gain_after_activation
+    else lrelu(np.sqrt(2) * (x @ kernel) + bias)
+  )
+  np.testing.assert_allclose(mapping.apply({'params': params}, z), expected, rtol=1e-5, atol=1e-6)
+
+
 # ---------------------------------------------------------------------------
 # Equalised learning rate.
 

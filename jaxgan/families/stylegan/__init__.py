@@ -175,6 +175,7 @@ def build(
     w_dim=config.w_dim,
     num_layers=config.mapping_layers,
     lr_multiplier=config.mapping_lr_multiplier,
+    gain_after_activation=config.style == 'modulated',
   )
   synthesis = networks.SynthesisNetwork(
     resolution=size,

@@ -46,9 +46,9 @@ lr_multiplier at run time, as both references do.
 Where the LeakyReLU's sqrt(2) goes follows each reference: StyleGAN puts it
 into the weights' gain (lrelu(sqrt(2) W x + b)), StyleGAN2 multiplies the
 activation by it (sqrt(2) lrelu(W x + b)). Both are the same function of
-the weights; they differ only in the bias's scale. The mapping network uses
-StyleGAN's form for both styles (its biases start at 0, so its initial
-function is the same either way).
+the weights; they differ only in the bias's scale, which matters under
+Adam: an effective bias moves sqrt(2) times faster in StyleGAN2's form. The
+mapping network takes its style's form (`gain_after_activation`).
 
 Noise: `noise_keys` holds one typed PRNG key per example, and each layer
 draws that example's noise from its key folded with the layer's index, so
@@ -427,12 +427,15 @@ class MappingNetwork(nn.Module):
     w_dim: dimension of w, and of every hidden layer (both references' default).
     num_layers: dense layers.
     lr_multiplier: every layer's learning-rate multiplier (0.01 in both papers).
+    gain_after_activation: StyleGAN2's form, sqrt(2) lrelu(W x + b); False:
+      StyleGAN's, lrelu(sqrt(2) W x + b).
   """
 
   z_dim: int = 512
   w_dim: int = 512
   num_layers: int = 8
   lr_multiplier: float = 0.01
+  gain_after_activation: bool = False
 
   @nn.compact
   def __call__(self, z: Array) -> Array:
@@ -440,8 +443,12 @@ class MappingNetwork(nn.Module):
     if z.shape[-1] != self.z_dim:
       raise ValueError(f'MappingNetwork expects z of shape (B, {self.z_dim}), got {z.shape}.')
     x = pixel_norm(z.astype(jnp.float32))
+    gain, after = (1.0, SQRT2) if self.gain_after_activation else (SQRT2, 1.0)
     for i in range(self.num_layers):
-      x = lrelu(EqualizedDense(self.w_dim, lr_multiplier=self.lr_multiplier, name=f'dense_{i}')(x))
+      dense = EqualizedDense(
+        self.w_dim, gain=gain, lr_multiplier=self.lr_multiplier, name=f'dense_{i}'
+      )
+      x = lrelu(dense(x)) * after
     return x
 
 
