@@ -95,7 +95,9 @@ def test_training_and_evaluate_checkpoint_write_metrics_json(tmp_path, data_dir)
     # Each frame: the 3 walks side by side.
     assert animation.size == (3 * 30 + 2, 30 + 2)
   # StyleGAN's figures are refused by name.
-  with pytest.raises(ValueError, match="--mode=mixing draws a figure of StyleGAN runs.*'classic' run"):
+  with pytest.raises(
+    ValueError, match="--mode=mixing draws a figure of StyleGAN runs.*'classic' run"
+  ):
     saved_runs.figure_checkpoint(workdir, figure='mixing', output=str(tmp_path / 'x.png'))
   assert not os.path.exists(tmp_path / 'x.png')
 
