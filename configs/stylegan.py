@@ -25,7 +25,8 @@ MNIST evaluator reads them). For other images, a power-of-2 side:
 
 On 2 CPU cores: measured 1.8 to 1.9 s a step at batch 32 after compiling
 (30 s) (2026-12-01, twice 8 steps, the machine shared with other jobs:
-load average about 4), so the 1,000 steps take about 30 minutes; R1 every step is a
+load average about 4), so the 1,000 steps take about 30 minutes (0.91 s a step with
+the machine to itself, benchmarks/speed.py, 2026-12-02: about 15). R1 every step is a
 double backward pass through D on each. Measured (2026-12-02): it collapses.
 After 1,000 steps G draws nearly one digit for every z (FID 999, recall
 0.0004; benchmarks/results/stylegan_mnist.md). Not yet a working preset.

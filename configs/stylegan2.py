@@ -25,7 +25,8 @@ On 2 CPU cores: measured 1.7 to 1.8 s a step at batch 32 after compiling
 (45 to 80 s) (2026-12-01: the means of 16 and of 24 steps, each with one
 R1 step and a path length step in four; the machine shared with other
 jobs, load average about 3.7; a first measurement at a quieter moment gave
-1.0 s), so the 1,000 steps take about 30 minutes. Sample quality: not
+1.0 s; 0.84 s alone by benchmarks/speed.py, 2026-12-02), so the 1,000
+steps take 15 to 30 minutes. Sample quality: not
 measured at this size. Small networks collapsed to one digit within 600
 steps (benchmarks/results/stylegan_mnist.md).
 """
