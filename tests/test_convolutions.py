@@ -328,7 +328,7 @@ class ModulesTest(parameterized.TestCase):
   def test_auto_is_fast_on_cpu(self):
     if jax.default_backend() != 'cpu':
       self.skipTest('CPU only')
-    self.assertEqual(convolutions._resolve('auto'), 'fast')
+    self.assertEqual(convolutions.resolve('auto'), 'fast')
 
   def test_unknown_implementation(self):
     module = convolutions.Conv(features=2, kernel_size=3, implementation='cudnn')

@@ -343,7 +343,12 @@ def xla_conv_transpose2d(
 # Flax modules.
 
 
-def _resolve(implementation: str) -> str:
+def resolve(implementation: str) -> str:
+  """'fast' or 'xla': what an implementation name means on this backend.
+
+  Raises:
+    ValueError: for a name not in IMPLEMENTATIONS.
+  """
   if implementation not in IMPLEMENTATIONS:
     raise ValueError(f'implementation must be one of {IMPLEMENTATIONS}, got {implementation!r}')
   if implementation == 'auto':
@@ -376,7 +381,7 @@ class _ConvBase(nn.Module):
   @nn.compact
   def __call__(self, inputs: Array) -> Array:
     """Applies the convolution to NHWC inputs (any number of leading batch dims)."""
-    op = self._fast_op if _resolve(self.implementation) == 'fast' else self._xla_op
+    op = self._fast_op if resolve(self.implementation) == 'fast' else self._xla_op
     kernel = self.param(
       'kernel',
       self.kernel_init,
@@ -456,3 +461,10 @@ class ConvTranspose(_ConvBase):
 
   def _op_options(self) -> dict[str, Any]:
     return {'output_padding': self.output_padding}
+
+
+def operations(implementation: str) -> tuple[Any, Any]:
+  """(conv2d, conv_transpose2d) of an implementation, for layers that hold their own weights."""
+  if resolve(implementation) == 'fast':
+    return conv2d, conv_transpose2d
+  return xla_conv2d, xla_conv_transpose2d

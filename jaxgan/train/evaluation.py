@@ -43,13 +43,30 @@ def draw_samples(
       None is returned (a preempted run has seconds to save).
   """
   inputs, labels = model.evaluation_inputs(seed, num_samples)
+  samples = sample_in_batches(sample, state, mesh, inputs, should_stop=should_stop)
+  return None if samples is None else (samples.astype(np.float32), labels)
+
+
+def sample_in_batches(
+  sample: Callable,
+  state: Any,
+  mesh: jax.sharding.Mesh,
+  inputs: Any,
+  *,
+  should_stop: Callable[[], bool] = lambda: False,
+) -> np.ndarray | None:
+  """`sample(state, inputs)` on the host, `SAMPLE_BATCH` inputs per call.
+
+  Returns None if `should_stop`, polled between batches, says so.
+  """
+  count = len(jax.tree.leaves(inputs)[0])
   batches = []
-  for start in range(0, num_samples, SAMPLE_BATCH):
+  for start in range(0, count, SAMPLE_BATCH):
     if should_stop():
       return None
     chunk = jax.tree.map(lambda x: x[start : start + SAMPLE_BATCH], inputs)
     batches.append(steps.to_host(sample(state, steps.replicate(mesh, chunk))))
-  return np.concatenate(batches).astype(np.float32), labels
+  return np.concatenate(batches)
 
 
 def write_report(

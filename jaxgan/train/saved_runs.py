@@ -156,18 +156,10 @@ def sample_checkpoint(
   return output
 
 
-def _draw(run: SavedRun, sample) -> Any:
-  """inputs -> samples on the host, `evaluation.SAMPLE_BATCH` at a time."""
-
-  def draw(inputs):
-    count = len(jax.tree.leaves(inputs)[0])
-    batches = []
-    for start in range(0, count, evaluation.SAMPLE_BATCH):
-      chunk = jax.tree.map(lambda x: x[start : start + evaluation.SAMPLE_BATCH], inputs)
-      batches.append(steps.to_host(sample(run.state, steps.replicate(run.experiment.mesh, chunk))))
-    return np.concatenate(batches)
-
-  return draw
+def _draw(run: SavedRun) -> Any:
+  """inputs -> the run's samples on the host (`evaluation.sample_in_batches`)."""
+  sample = jax.jit(run.experiment.model.sample)
+  return lambda inputs: evaluation.sample_in_batches(sample, run.state, run.experiment.mesh, inputs)
 
 
 def export_samples(workdir: str, *, output: str, num_samples: int, seed: int = 0) -> str:
@@ -186,7 +178,7 @@ def export_samples(workdir: str, *, output: str, num_samples: int, seed: int = 0
   run = load_run(workdir)
   model = run.experiment.model
   inputs, labels = model.evaluation_inputs(seed, num_samples)
-  arrays = {'images': images.to_uint8(_draw(run, jax.jit(model.sample))(inputs))}
+  arrays = {'images': images.to_uint8(_draw(run)(inputs))}
   if labels is not None:
     arrays['labels'] = np.asarray(labels, np.int32)
   buffer = io.BytesIO()
@@ -233,7 +225,7 @@ def interpolate_checkpoint(
       'images: there is nothing to interpolate. Leave out --mode.'
     )
   walk = model.interpolation_inputs(seed, walks, num_keyframes, frames_per_keyframe)
-  samples = _draw(run, jax.jit(model.sample))(walk.inputs)
+  samples = _draw(run)(walk.inputs)
   frames = walk.columns
   strip = str(epath.Path(output).with_suffix('.png'))
   images.save_png(strip, model.draw(samples, frames))
@@ -267,6 +259,6 @@ def figure_checkpoint(workdir: str, *, figure: str, output: str, seed: int = 0) 
       f'--mode={figure} draws a figure of StyleGAN runs; {workdir} holds a {family!r} run, '
       'which has none. Leave out --mode for a sample grid.'
     )
-  samples, columns = model.figure(figure, _draw(run, jax.jit(model.sample)), seed)
+  samples, columns = model.figure(figure, _draw(run), seed)
   images.save_png(output, model.draw(samples, columns))
   return output

@@ -104,18 +104,6 @@ def nf(stage: int, fmap_base: int, fmap_max: int) -> int:
   return max(min(fmap_base // 2**stage, fmap_max), 1)
 
 
-def _conv_ops(implementation: str) -> tuple[Callable[..., Array], Callable[..., Array]]:
-  """(conv2d, conv_transpose2d) of `convolutions` for an implementation name."""
-  if implementation not in convolutions.IMPLEMENTATIONS:
-    raise ValueError(
-      f'conv_implementation must be one of {convolutions.IMPLEMENTATIONS}, got {implementation!r}'
-    )
-  fast = implementation == 'fast' or (implementation == 'auto' and jax.default_backend() == 'cpu')
-  if fast:
-    return convolutions.conv2d, convolutions.conv_transpose2d
-  return convolutions.xla_conv2d, convolutions.xla_conv_transpose2d
-
-
 # ---------------------------------------------------------------------------
 # Resampling filters: pure functions on NHWC arrays.
 
@@ -386,7 +374,7 @@ class EqualizedConv(nn.Module):
   @nn.compact
   def __call__(self, x: Array) -> Array:
     """Args: x, NHWC. Returns: NHWC with `features` channels (2x or 1/2x with resample)."""
-    conv2d, conv_transpose2d = _conv_ops(self.conv_implementation)
+    conv2d, conv_transpose2d = convolutions.operations(self.conv_implementation)
     k = self.kernel_size
     kernel = self.param(
       'kernel', _equalized_init(self.lr_multiplier), (k, k, x.shape[-1], self.features)
@@ -626,7 +614,7 @@ def modulated_conv2d(
   Returns:
     (B, H, W, O), or (B, 2H, 2W, O) with up.
   """
-  conv2d, conv_transpose2d = _conv_ops(conv_implementation)
+  conv2d, conv_transpose2d = convolutions.operations(conv_implementation)
   x = x * styles[:, None, None, :]
   k = weight.shape[0]
   if up:
