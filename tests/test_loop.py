@@ -3,6 +3,7 @@
 import contextlib
 import glob
 import importlib
+import importlib.abc
 import json
 import logging
 import os
@@ -10,6 +11,7 @@ import re
 import signal
 import subprocess
 import sys
+import traceback
 
 import chex
 import jax
@@ -299,7 +301,9 @@ def test_bad_data_positions_in_the_latest_checkpoint_fall_back_to_the_one_before
 
 
 def all_finite(tree):
-  return all(np.all(np.isfinite(x)) for x in jax.tree.leaves(tree) if np.asarray(x).dtype.kind == 'f')
+  return all(
+    np.all(np.isfinite(x)) for x in jax.tree.leaves(tree) if np.asarray(x).dtype.kind == 'f'
+  )
 
 
 def test_a_diverging_run_halts_before_saving_and_keeps_every_good_checkpoint(tmp_path, data_dir):
@@ -324,9 +328,7 @@ def test_a_diverging_run_halts_before_saving_and_keeps_every_good_checkpoint(tmp
 
   # Under 'skip', each bad step is dropped: the run ends with a finite
   # state, which is step 20's since every step at this rate goes bad.
-  state = loop.train_and_evaluate(
-    gan_test_config(data_dir, nonfinite='skip', **exploding), workdir
-  )
+  state = loop.train_and_evaluate(gan_test_config(data_dir, nonfinite='skip', **exploding), workdir)
   assert int(state.step) == 60
   assert sorted(os.listdir(os.path.join(workdir, 'checkpoints'))) == ['50', '60']
   final, _ = restore(workdir)
@@ -377,7 +379,9 @@ def test_a_workdir_this_user_cannot_write_is_refused_before_anything_is_written(
   checkpoints = os.path.join(workdir, 'checkpoints')
   # As chmod a-w would for a user other than root (root writes anyway).
   real_access = os.access
-  monkeypatch.setattr(os, 'access', lambda path, mode: str(path) != checkpoints and real_access(path, mode))
+  monkeypatch.setattr(
+    os, 'access', lambda path, mode: str(path) != checkpoints and real_access(path, mode)
+  )
   with pytest.raises(ValueError, match=f'{checkpoints} is not writable'):
     loop.train_and_evaluate(gan_test_config(data_dir, num_steps=4), workdir)
   assert (sorted(os.listdir(workdir)), open(os.path.join(workdir, 'config.json')).read()) == before
@@ -385,7 +389,9 @@ def test_a_workdir_this_user_cannot_write_is_refused_before_anything_is_written(
 
 
 @pytest.mark.parametrize('during', ['evaluation', 'save'])
-def test_a_signal_during_an_evaluation_or_a_save_saves_that_step_at_once(tmp_path, data_dir, during):
+def test_a_signal_during_an_evaluation_or_a_save_saves_that_step_at_once(
+  tmp_path, data_dir, during
+):
   """SIGTERM as step 100 ends; an evaluation or a checkpoint of step 100 then runs."""
   workdir = str(tmp_path)
   flags = (
@@ -411,20 +417,53 @@ def pixel_frechet_distance(model, state, real):
   return metrics.frechet_distance_from_features(samples.reshape(len(real), -1), real)
 
 
+class _ImportAttempts(importlib.abc.MetaPathFinder):
+  """Records (and refuses) every attempt to import `package` or its modules."""
+
+  def __init__(self, package: str):
+    self.package = package
+    self.attempts: list[str] = []
+
+  def find_spec(self, name, path=None, target=None):
+    del path, target
+    if name == self.package or name.startswith(self.package + '.'):
+      self.attempts.append(f'import {name}, from:\n' + ''.join(traceback.format_stack(limit=12)))
+      raise ModuleNotFoundError(f'No module named {name!r} (refused by the test)', name=name)
+    return None  # Not this package: the other finders look for it.
+
+
+@contextlib.contextmanager
+def imports_of(package: str):
+  """Within the block, importing `package` fails and is recorded in the yielded list."""
+  if package in sys.modules:
+    pytest.skip(f'{package} was imported before this test; run it in a fresh process.')
+  finder = _ImportAttempts(package)
+  sys.meta_path.insert(0, finder)
+  try:
+    yield finder.attempts
+  finally:
+    sys.meta_path.remove(finder)
+
+
 @pytest.mark.slow
-def test_vanilla_gan_learns_mnist(tmp_path, data_dir):
+def test_vanilla_gan_learns_mnist_without_tensorflow(tmp_path, data_dir):
   # 600 steps (15-20 s on 2 cores) take the pixel Fréchet distance to the
   # test digits from 723 to about 180. Flipping the sign of G's loss by hand
   # sends it to about 1900 instead, so the threshold separates the two.
   config = gan_test_config(
     data_dir, num_steps=600, log_every=200, sample_every=600, checkpoint_every=600
   )
-  test_images, _ = data.load_split('bundled_mnist', split='test', data_dir=data_dir)
-  real = test_images.reshape(len(test_images), -1)
-  prepared = experiment.prepare(config)
-  before = pixel_frechet_distance(prepared.model, prepared.init(config.seed), real)
-  state = loop.train_and_evaluate(config, str(tmp_path))
-  after = pixel_frechet_distance(prepared.model, state, real)
+  # Colab's TPU runtime has no TensorFlow: nothing on the training path may
+  # import it, even in a try block (an attempt fails this test whether or
+  # not TensorFlow is installed).
+  with imports_of('tensorflow') as tensorflow_imports:
+    test_images, _ = data.load_split('bundled_mnist', split='test', data_dir=data_dir)
+    real = test_images.reshape(len(test_images), -1)
+    prepared = experiment.prepare(config)
+    before = pixel_frechet_distance(prepared.model, prepared.init(config.seed), real)
+    state = loop.train_and_evaluate(config, str(tmp_path))
+    after = pixel_frechet_distance(prepared.model, state, real)
+  assert not tensorflow_imports, tensorflow_imports[0]
   assert after < 0.4 * before, (before, after)
 
 
@@ -514,4 +553,3 @@ def test_the_64x64_dcgan_trains_on_resized_and_cropped_images(tmp_path, monkeypa
   assert sorted(os.listdir(workdir / 'checkpoints')) == ['2', '4']
   with open(workdir / 'config.json') as f:
     assert json.load(f)['model'] == 'dcgan'
-

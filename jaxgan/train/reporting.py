@@ -7,6 +7,14 @@ import time
 import numpy as np
 import tensorboardX
 import tqdm
+import tqdm.auto
+
+
+def in_notebook() -> bool:
+  """True inside a Jupyter kernel (Colab's included), whose stderr is no terminal."""
+  ipython = sys.modules.get('IPython')
+  shell = ipython.get_ipython() if ipython is not None else None
+  return shell is not None and hasattr(shell, 'kernel')
 
 
 def quiet_library_logs() -> None:
@@ -55,12 +63,16 @@ class Reporter:
     if not enabled:
       return
     self._writer = tensorboardX.SummaryWriter(str(logdir))
-    # A bar redrawn in place is for a person at a terminal; in a log file
-    # (CI, a cluster job) it is noise, so plain log lines are written instead.
+    # A bar redrawn in place is for a person at a terminal or in a notebook
+    # (where tqdm.auto draws a widget when ipywidgets is there, as on Colab);
+    # in a log file (CI, a cluster job) it is noise, so plain log lines are
+    # written instead.
     if sys.stderr.isatty():
       self._bar = tqdm.tqdm(
         total=num_steps, initial=first_step, unit='step', dynamic_ncols=True, file=sys.stderr
       )
+    elif in_notebook():
+      self._bar = tqdm.auto.tqdm(total=num_steps, initial=first_step, unit='step')
 
   def advance(self, step: int) -> None:
     """Marks that the run has reached `step`."""
