@@ -8,11 +8,13 @@ statistics and moving average with those recorded in
 `step_checksums.json` before the code was reorganised into families. A
 refactor that changes what any network or step computes fails here.
 
-The recorded figures are XLA:CPU's; other backends round differently, so the
-test runs on the CPU only. After the move every case was bit-identical. The
-suite runs the cases of `SUITE_CASES` (each compiles a program of its own,
-5 to 25 s on 2 cores), the networks and step options that no other test pins
-to known values; all 21, with a line per case saying whether it is bit-identical:
+The recorded figures are XLA:CPU's, with the jax version the file names;
+other backends round differently, so the test runs on the CPU only, and
+another jax version is held to a loose tolerance (`OTHER_VERSION_RTOL`).
+After the move every case was bit-identical. The suite runs the cases of
+`SUITE_CASES` (each compiles a program of its own, 5 to 25 s on 2 cores),
+the networks and step options that no other test pins to known values; all
+21, with a line per case saying whether it is bit-identical:
 
   JAX_PLATFORMS=cpu python tests/test_step_checksums.py --check
 
@@ -227,9 +229,25 @@ _BY_HAND_ONLY = (
 SUITE_CASES = sorted(set(CASES) - set(_BY_HAND_ONLY))
 
 
+# The file's entry that names the jax version the checksums were recorded with.
+RECORDED_WITH = 'recorded_with_jax'
+# Across jax versions XLA compiles the same step into differently rounded
+# programs, and 20 steps of Adam amplify the rounding. Measured on jax 0.7.2
+# against 0.10.2's record: sums of squares within 2e-4 to 5e-3 relative
+# (the same size as 0.10.2's own gaps at --xla_backend_optimization_level=0);
+# plain sums, which are near zero, move more. So another version is held to
+# the sums of squares, loosely.
+OTHER_VERSION_RTOL = 2e-2
+
+
 def _recorded() -> dict[str, dict[str, float]]:
   with open(CHECKSUMS_FILE) as f:
-    return json.load(f)
+    return {name: checksums for name, checksums in json.load(f).items() if name != RECORDED_WITH}
+
+
+def _recorded_with() -> str:
+  with open(CHECKSUMS_FILE) as f:
+    return json.load(f)[RECORDED_WITH]
 
 
 @pytest.mark.skipif(jax.default_backend() != 'cpu', reason='checksums recorded on XLA:CPU')
@@ -238,10 +256,14 @@ def test_step_computes_what_it_computed_before_the_move(name):
   recorded = _recorded()[name]
   computed = run_case(name)
   assert sorted(computed) == sorted(recorded)
+  same_jax = jax.__version__ == _recorded_with()
   for key, value in recorded.items():
-    # Same program, same machine kind: equal up to the last bits that a
-    # different fusion of the same operations may change.
-    np.testing.assert_allclose(computed[key], value, rtol=1e-6, atol=1e-6, err_msg=key)
+    if same_jax:
+      # Same program, same machine kind: equal up to the last bits that a
+      # different fusion of the same operations may change.
+      np.testing.assert_allclose(computed[key], value, rtol=1e-6, atol=1e-6, err_msg=key)
+    elif key.endswith('sum_of_squares'):
+      np.testing.assert_allclose(computed[key], value, rtol=OTHER_VERSION_RTOL, err_msg=key)
 
 
 if __name__ == '__main__':
@@ -259,6 +281,7 @@ if __name__ == '__main__':
     else:
       print(f'{case}: {time.monotonic() - start:.1f} s', flush=True)
   if sys.argv[1] == '--record':
+    results[RECORDED_WITH] = jax.__version__
     with open(CHECKSUMS_FILE, 'w') as f:
       json.dump(results, f, indent=2, sort_keys=True)
       f.write('\n')
