@@ -47,9 +47,10 @@ import subprocess
 import sys
 
 REPOSITORY = 'https://github.com/jaxgan/jaxgan.git'
-if not os.path.isdir('jaxgan/jaxgan'):
-  subprocess.run(['git', 'clone', '--depth=1', REPOSITORY, 'jaxgan'], check=True)
-os.chdir('jaxgan')
+if not os.path.isfile('train.py'):  # Not yet inside a checkout (a rerun of this cell is).
+  if not os.path.isdir('jaxgan'):
+    subprocess.run(['git', 'clone', '--depth=1', REPOSITORY, 'jaxgan'], check=True)
+  os.chdir('jaxgan')
 installed = []
 for package in ('jax', 'jaxlib', 'libtpu'):
   try:
