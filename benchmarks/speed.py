@@ -17,8 +17,9 @@ config are the result. Overrides go after a colon, comma-free:
 reference of the same networks, losses, optimizers and batch
 (benchmarks/torch_reference/, its own requirements file): 'eager',
 'compile' (`torch.compile` on G and D; compiling is in its first-call
-time), and 'eager_reuse' or 'compile_reuse', pytorch/examples' step, whose
-G update reuses the D step's fakes instead of drawing a fresh z. They are
+time); '+reuse' after either (eager+reuse) is pytorch/examples' step, whose
+G update reuses the D step's fakes instead of drawing a fresh z, and
+'+fused' uses Adam's fused kernel rather than PyTorch's CPU default. They are
 fed the same shape of random uint8 batch, already a tensor in memory, and
 timed in the same rounds (jax, torch eager, torch compile, next config,
 ...). PyTorch runs on torch.set_num_threads(os.cpu_count()) threads, as
@@ -103,13 +104,22 @@ class Timed:
     self.step_seconds.append((time.perf_counter() - start) / count)
 
 
-# --torch's modes: (torch.compile, G's update reuses D's fakes as in pytorch/examples).
-TORCH_MODES = {
-  'eager': (False, False),
-  'compile': (True, False),
-  'eager_reuse': (False, True),
-  'compile_reuse': (True, True),
+# --torch's rows: 'eager' or 'compile', each with any of these after a '+'.
+TORCH_OPTIONS = {
+  'reuse': "G's update reuses D's fakes (pytorch/examples)",
+  'fused': "Adam's fused kernel",
 }
+
+
+def parse_torch_mode(mode: str) -> tuple[bool, set[str]]:
+  """'compile+fused' -> (True, {'fused'}): whether to compile, and the options."""
+  how, *options = mode.split('+')
+  if how not in ('eager', 'compile') or not set(options) <= set(TORCH_OPTIONS):
+    raise ValueError(
+      f'--torch={mode}: each row is eager or compile, optionally followed by '
+      f'{" or ".join("+" + o for o in TORCH_OPTIONS)} (e.g. eager+reuse).'
+    )
+  return how == 'compile', set(options)
 
 
 def check_torch_reference_applies(config) -> None:
@@ -164,12 +174,13 @@ class TorchTimed:
 
     config = jax_entry.config
     check_torch_reference_applies(config)
-    compile_networks, reuse_fakes = TORCH_MODES[mode]
+    compile_networks, options = parse_torch_mode(mode)
     self.spec = jax_entry.spec
     what = 'compile' if compile_networks else 'eager'
-    self.label = f'`{self.spec}` PyTorch {what}'
-    if reuse_fakes:
-      self.label += ", G's update reuses D's fakes (pytorch/examples)"
+    self.label = ', '.join(
+      [f'`{self.spec}` PyTorch {what}']
+      + [text for o, text in TORCH_OPTIONS.items() if o in options]
+    )
     self.config = config
     height, width, channels = jax_entry.datasets['real'].shape
     image_shape = (channels, height, width)
@@ -183,8 +194,9 @@ class TorchTimed:
       latent_dim=config.latent_dim,
       generator_adam=adam(config.generator_optimizer),
       discriminator_adam=adam(config.discriminator_optimizer),
-      reuse_fakes=reuse_fakes,
+      reuse_fakes='reuse' in options,
       compile=compile_networks,
+      fused_adam='fused' in options,
     )
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(0)
@@ -207,9 +219,8 @@ def with_torch_rows(timed: list[Timed], modes: list[str]) -> list:
   """`timed` with each config's PyTorch rows after its own, in the order timed."""
   import torch
 
-  unknown = [m for m in modes if m not in TORCH_MODES]
-  if unknown:
-    raise ValueError(f'--torch={",".join(unknown)}: choose from {", ".join(TORCH_MODES)}.')
+  for mode in modes:
+    parse_torch_mode(mode)
   # PyTorch's CPU ops take as many threads as cores, as XLA:CPU does.
   torch.set_num_threads(os.cpu_count())
   rows = []
@@ -228,7 +239,8 @@ def main():
   parser.add_argument(
     '--torch',
     default='',
-    help=f'Comma-separated PyTorch reference rows for each config: {", ".join(TORCH_MODES)}.',
+    help='Comma-separated PyTorch reference rows for each config: eager or compile, each with '
+    f'any of {", ".join("+" + o for o in TORCH_OPTIONS)} (e.g. eager,compile,eager+reuse).',
   )
   args = parser.parse_args()
   timed = [Timed(spec, args.data_dir) for spec in args.configs.split(',')]
