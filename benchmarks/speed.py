@@ -10,6 +10,20 @@ A B C A B C ..., `--rounds` times `--steps` steps each, so that load on the
 machine hits all of them alike; the medians and their ratios to the first
 config are the result. Overrides go after a colon, comma-free:
 `--configs=dcgan,stylegan:batch_size=16`.
+
+  python benchmarks/speed.py --configs=gan,dcgan --torch=eager,compile
+
+`--torch` adds, after each classic config's row, rows for the PyTorch
+reference of the same networks, losses, optimizers and batch
+(benchmarks/torch_reference/, its own requirements file): 'eager',
+'compile' (`torch.compile` on G and D; compiling is in its first-call
+time); '+reuse' after either (eager+reuse) is pytorch/examples' step, whose
+G update reuses the D step's fakes instead of drawing a fresh z, and
+'+fused' uses Adam's fused kernel rather than PyTorch's CPU default. They are
+fed the same shape of random uint8 batch, already a tensor in memory, and
+timed in the same rounds (jax, torch eager, torch compile, next config,
+...). PyTorch runs on torch.set_num_threads(os.cpu_count()) threads, as
+XLA:CPU uses every core. torch is imported only when `--torch` is given.
 """
 
 import argparse
@@ -65,10 +79,12 @@ class Timed:
 
   def __init__(self, spec: str, data_dir: str | None):
     self.spec = spec
+    self.label = f'`{spec}`'
     self.config = load_config(spec, data_dir)
     self.config.steps_per_call = 1
     mesh = parallel.make_data_mesh(jax.devices())
     experiment = experiment_lib.prepare(self.config, mesh=mesh)
+    self.datasets = experiment.datasets
     self.state = experiment.init(self.config.seed)
     self.call = steps.make_train_call(experiment.model, mesh, experiment.state_partition)
     self.batch = steps.global_batches(
@@ -88,30 +104,178 @@ class Timed:
     self.step_seconds.append((time.perf_counter() - start) / count)
 
 
+# --torch's rows: 'eager' or 'compile', each with any of these after a '+'.
+TORCH_OPTIONS = {
+  'reuse': "G's update reuses D's fakes (pytorch/examples)",
+  'fused': "Adam's fused kernel",
+}
+
+
+def parse_torch_mode(mode: str) -> tuple[bool, set[str]]:
+  """'compile+fused' -> (True, {'fused'}): whether to compile, and the options."""
+  how, *options = mode.split('+')
+  if how not in ('eager', 'compile') or not set(options) <= set(TORCH_OPTIONS):
+    raise ValueError(
+      f'--torch={mode}: each row is eager or compile, optionally followed by '
+      f'{" or ".join("+" + o for o in TORCH_OPTIONS)} (e.g. eager+reuse).'
+    )
+  return how == 'compile', set(options)
+
+
+def check_torch_reference_applies(config) -> None:
+  """Raises ValueError unless `config` is a classic config the PyTorch reference copies.
+
+  The reference has the vanilla GAN and the DCGAN with every option of
+  configs/gan.py at its default (the non-saturating loss, one critic step,
+  no EMA, penalties or remedies, float32, constant-rate Adam).
+  """
+  if config.get('family') != 'classic':
+    raise ValueError(
+      f'--torch: the PyTorch reference has the classic family only, not {config.family!r}.'
+    )
+  from configs import gan
+
+  defaults = gan.get_config()
+  fields = (
+    'conditioning',
+    'loss',
+    'critic_steps',
+    'weight_clip',
+    'gradient_penalty',
+    'r1_gamma',
+    'spectral_norm',
+    'discriminator_normalization',
+    'ema_decay',
+    'minibatch_discrimination',
+    'minibatch_stddev',
+    'packing',
+    'feature_matching',
+    'dtype',
+  )
+  changed = [f for f in fields if config[f] != defaults[f]]
+  for name in ('generator_optimizer', 'discriminator_optimizer'):
+    settings = config[name]
+    if settings.name != 'adam' or settings.warmup_steps or settings.decay_to_zero_steps:
+      changed.append(name)
+  if changed:
+    raise ValueError(
+      f'--torch: the PyTorch reference copies the classic configs with their defaults; this '
+      f'config changes {", ".join(changed)}.'
+    )
+
+
+class TorchTimed:
+  """The PyTorch reference of a classic config's step, its batch, and its step times."""
+
+  def __init__(self, jax_entry: Timed, mode: str):
+    import torch
+
+    from benchmarks.torch_reference import reference
+
+    config = jax_entry.config
+    check_torch_reference_applies(config)
+    compile_networks, options = parse_torch_mode(mode)
+    self.spec = jax_entry.spec
+    what = 'compile' if compile_networks else 'eager'
+    self.label = ', '.join(
+      [f'`{self.spec}` PyTorch {what}']
+      + [text for o, text in TORCH_OPTIONS.items() if o in options]
+    )
+    self.config = config
+    height, width, channels = jax_entry.datasets['real'].shape
+    image_shape = (channels, height, width)
+    generator, discriminator = reference.networks(
+      config.model, image_shape, latent_dim=config.latent_dim, resolution=config.resolution
+    )
+    adam = lambda s: (s.learning_rate, s.b1, s.b2)
+    self.step = reference.TrainStep(
+      generator,
+      discriminator,
+      latent_dim=config.latent_dim,
+      generator_adam=adam(config.generator_optimizer),
+      discriminator_adam=adam(config.discriminator_optimizer),
+      reuse_fakes='reuse' in options,
+      compile=compile_networks,
+      fused_adam='fused' in options,
+    )
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(0)
+    self.batch = torch.from_numpy(rng.integers(0, 256, (config.batch_size, *image_shape), np.uint8))
+    start = time.perf_counter()
+    self.step(self.batch)
+    self.compile_seconds = time.perf_counter() - start
+    self.step_seconds = []
+
+  def run(self, count: int) -> None:
+    # PyTorch on the CPU runs each op to completion before returning, so the
+    # clock stops when the last step is done.
+    start = time.perf_counter()
+    for _ in range(count):
+      self.step(self.batch)
+    self.step_seconds.append((time.perf_counter() - start) / count)
+
+
+def with_torch_rows(timed: list[Timed], modes: list[str]) -> list:
+  """`timed` with each config's PyTorch rows after its own, in the order timed."""
+  import torch
+
+  for mode in modes:
+    parse_torch_mode(mode)
+  # PyTorch's CPU ops take as many threads as cores, as XLA:CPU does.
+  torch.set_num_threads(os.cpu_count())
+  rows = []
+  for entry in timed:
+    rows.append(entry)
+    rows.extend(TorchTimed(entry, mode) for mode in modes)
+  return rows
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
   parser.add_argument('--configs', required=True, help='Comma-separated names in configs/.')
   parser.add_argument('--rounds', type=int, default=3)
   parser.add_argument('--steps', type=int, default=10, help='Steps per config per round.')
   parser.add_argument('--data_dir', default=None, help="The datasets' data_dir (for shapes).")
+  parser.add_argument(
+    '--torch',
+    default='',
+    help='Comma-separated PyTorch reference rows for each config: eager or compile, each with '
+    f'any of {", ".join("+" + o for o in TORCH_OPTIONS)} (e.g. eager,compile,eager+reuse).',
+  )
   args = parser.parse_args()
   timed = [Timed(spec, args.data_dir) for spec in args.configs.split(',')]
+  torch_modes = [m for m in args.torch.split(',') if m]
+  if torch_modes:
+    timed = with_torch_rows(timed, torch_modes)
   for _ in range(args.rounds):
     for entry in timed:
       entry.run(args.steps)
   print(f'{jax.device_count()} {jax.devices()[0].platform} device(s), jax {jax.__version__}')
-  print(
+  header = (
     '| config | batch | compile (s) | step (s, median) | steps/s | images/s | step time / first |'
   )
-  print('| --- | ---: | ---: | ---: | ---: | ---: | ---: |')
+  rule = '| --- | ---: | ---: | ---: | ---: | ---: | ---: |'
+  if torch_modes:
+    import torch
+
+    print(f'torch {torch.__version__}, torch.set_num_threads({torch.get_num_threads()})')
+    header += " step time / jaxgan's |"
+    rule += ' ---: |'
+  print(header)
+  print(rule)
   first = statistics.median(timed[0].step_seconds)
   for entry in timed:
     step = statistics.median(entry.step_seconds)
     batch = entry.config.batch_size
-    print(
-      f'| `{entry.spec}` | {batch} | {entry.compile_seconds:.0f} | {step:.3f} | {1 / step:.2f} '
+    row = (
+      f'| {entry.label} | {batch} | {entry.compile_seconds:.0f} | {step:.3f} | {1 / step:.2f} '
       f'| {batch / step:.0f} | {step / first:.2f} |'
     )
+    if torch_modes:
+      # The same config's jaxgan row: over 1 means jaxgan's step is the faster.
+      own = next(e for e in timed if isinstance(e, Timed) and e.spec == entry.spec)
+      row += f' {step / statistics.median(own.step_seconds):.2f} |'
+    print(row)
 
 
 if __name__ == '__main__':
