@@ -23,11 +23,14 @@ G update reuses the D step's fakes instead of drawing a fresh z, and
 fed the same shape of random uint8 batch, already a tensor in memory, and
 timed in the same rounds (jax, torch eager, torch compile, next config,
 ...). PyTorch runs on torch.set_num_threads(os.cpu_count()) threads, as
-XLA:CPU uses every core. torch is imported only when `--torch` is given.
+XLA:CPU uses every core. Every row runs in a process of its own (`Row`),
+so the two libraries never share a process or its threads; torch is
+imported only in the PyTorch rows' processes.
 """
 
 import argparse
 import importlib
+import multiprocessing
 import os
 import statistics
 import sys
@@ -167,22 +170,25 @@ def check_torch_reference_applies(config) -> None:
 class TorchTimed:
   """The PyTorch reference of a classic config's step, its batch, and its step times."""
 
-  def __init__(self, jax_entry: Timed, mode: str):
+  def __init__(self, spec: str, data_dir: str | None, mode: str):
     import torch
 
     from benchmarks.torch_reference import reference
 
-    config = jax_entry.config
+    config = load_config(spec, data_dir)
     check_torch_reference_applies(config)
     compile_networks, options = parse_torch_mode(mode)
-    self.spec = jax_entry.spec
+    # PyTorch's CPU ops take as many threads as cores, as XLA:CPU does.
+    torch.set_num_threads(os.cpu_count())
+    self.spec = spec
     what = 'compile' if compile_networks else 'eager'
     self.label = ', '.join(
       [f'`{self.spec}` PyTorch {what}']
       + [text for o, text in TORCH_OPTIONS.items() if o in options]
     )
     self.config = config
-    height, width, channels = jax_entry.datasets['real'].shape
+    # The dataset's image shape, as the jaxgan row's experiment reads it.
+    height, width, channels = experiment_lib.prepare(config).datasets['real'].shape
     image_shape = (channels, height, width)
     generator, discriminator = reference.networks(
       config.model, image_shape, latent_dim=config.latent_dim, resolution=config.resolution
@@ -215,19 +221,48 @@ class TorchTimed:
     self.step_seconds.append((time.perf_counter() - start) / count)
 
 
-def with_torch_rows(timed: list[Timed], modes: list[str]) -> list:
-  """`timed` with each config's PyTorch rows after its own, in the order timed."""
-  import torch
+def _serve(kind: str, spec: str, data_dir: str | None, mode: str, connection) -> None:
+  """A row's process: builds (and compiles) its step, then times blocks when asked."""
+  entry = Timed(spec, data_dir) if kind == 'jax' else TorchTimed(spec, data_dir, mode)
+  versions = f'jax {jax.__version__}'
+  if kind == 'torch':
+    import torch
 
-  for mode in modes:
-    parse_torch_mode(mode)
-  # PyTorch's CPU ops take as many threads as cores, as XLA:CPU does.
-  torch.set_num_threads(os.cpu_count())
-  rows = []
-  for entry in timed:
-    rows.append(entry)
-    rows.extend(TorchTimed(entry, mode) for mode in modes)
-  return rows
+    versions = f'torch {torch.__version__}, torch.set_num_threads({torch.get_num_threads()})'
+  connection.send((entry.label, entry.config.batch_size, entry.compile_seconds, versions))
+  while (count := connection.recv()) is not None:
+    entry.run(count)
+    connection.send(entry.step_seconds[-1])
+
+
+class Row:
+  """One row of the table, timed in a process of its own.
+
+  Each implementation runs alone in its process, so neither's threads (XLA's
+  pool, PyTorch's OpenMP workers, which spin for a while after each op) take
+  cores from the other, and neither library is loaded beside the other.
+  Only one row computes at a time: the others wait on their pipes.
+  """
+
+  def __init__(self, kind: str, spec: str, data_dir: str | None, mode: str = ''):
+    self.kind, self.spec = kind, spec
+    context = multiprocessing.get_context('spawn')
+    self._connection, child = context.Pipe()
+    self._process = context.Process(
+      target=_serve, args=(kind, spec, data_dir, mode, child), daemon=True
+    )
+    self._process.start()
+    # Built one at a time, so that compiles do not overlap.
+    self.label, self.batch_size, self.compile_seconds, self.versions = self._connection.recv()
+    self.step_seconds = []
+
+  def run(self, count: int) -> None:
+    self._connection.send(count)
+    self.step_seconds.append(self._connection.recv())
+
+  def close(self) -> None:
+    self._connection.send(None)
+    self._process.join()
 
 
 def main():
@@ -243,39 +278,43 @@ def main():
     f'any of {", ".join("+" + o for o in TORCH_OPTIONS)} (e.g. eager,compile,eager+reuse).',
   )
   args = parser.parse_args()
-  timed = [Timed(spec, args.data_dir) for spec in args.configs.split(',')]
   torch_modes = [m for m in args.torch.split(',') if m]
-  if torch_modes:
-    timed = with_torch_rows(timed, torch_modes)
+  for mode in torch_modes:
+    parse_torch_mode(mode)
+  rows = []
+  for spec in args.configs.split(','):
+    rows.append(Row('jax', spec, args.data_dir))
+    rows.extend(Row('torch', spec, args.data_dir, mode) for mode in torch_modes)
   for _ in range(args.rounds):
-    for entry in timed:
-      entry.run(args.steps)
-  print(f'{jax.device_count()} {jax.devices()[0].platform} device(s), jax {jax.__version__}')
+    for row in rows:
+      row.run(args.steps)
+  for row in rows:
+    row.close()
+  print(f'{jax.device_count()} {jax.devices()[0].platform} device(s)')
+  for versions in dict.fromkeys(row.versions for row in rows):
+    print(versions)
   header = (
     '| config | batch | compile (s) | step (s, median) | steps/s | images/s | step time / first |'
   )
   rule = '| --- | ---: | ---: | ---: | ---: | ---: | ---: |'
   if torch_modes:
-    import torch
-
-    print(f'torch {torch.__version__}, torch.set_num_threads({torch.get_num_threads()})')
     header += " step time / jaxgan's |"
     rule += ' ---: |'
   print(header)
   print(rule)
-  first = statistics.median(timed[0].step_seconds)
-  for entry in timed:
-    step = statistics.median(entry.step_seconds)
-    batch = entry.config.batch_size
-    row = (
-      f'| {entry.label} | {batch} | {entry.compile_seconds:.0f} | {step:.3f} | {1 / step:.2f} '
+  first = statistics.median(rows[0].step_seconds)
+  for row in rows:
+    step = statistics.median(row.step_seconds)
+    batch = row.batch_size
+    line = (
+      f'| {row.label} | {batch} | {row.compile_seconds:.0f} | {step:.3f} | {1 / step:.2f} '
       f'| {batch / step:.0f} | {step / first:.2f} |'
     )
     if torch_modes:
       # The same config's jaxgan row: over 1 means jaxgan's step is the faster.
-      own = next(e for e in timed if isinstance(e, Timed) and e.spec == entry.spec)
-      row += f' {step / statistics.median(own.step_seconds):.2f} |'
-    print(row)
+      own = next(r for r in rows if r.kind == 'jax' and r.spec == row.spec)
+      line += f' {step / statistics.median(own.step_seconds):.2f} |'
+    print(line)
 
 
 if __name__ == '__main__':
