@@ -1,9 +1,11 @@
 """Fixtures shared by the test files, and a compilation cache for the session."""
 
 import atexit
+import fcntl
 import os
 import shutil
 import tempfile
+
 
 # Many tests train the same small configs, in this process, in the other
 # xdist workers and in the subprocesses they start (a resumed run, another
@@ -13,11 +15,19 @@ import tempfile
 # The first process to load this file (pytest itself, or xdist's
 # controller, which starts the workers with its environment) makes the
 # folder and removes it at exit; the workers inherit it.
-_CACHE = os.environ.get('JAXGAN_TEST_COMPILATION_CACHE')
-if not _CACHE:
-  _CACHE = tempfile.mkdtemp(prefix='jaxgan-test-compilation-cache-')
-  os.environ['JAXGAN_TEST_COMPILATION_CACHE'] = _CACHE
-  atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
+def _session_folder(variable: str, prefix: str) -> str:
+  folder = os.environ.get(variable)
+  if not folder:
+    folder = tempfile.mkdtemp(prefix=prefix)
+    os.environ[variable] = folder
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+  return folder
+
+
+_CACHE = _session_folder('JAXGAN_TEST_COMPILATION_CACHE', 'jaxgan-test-compilation-cache-')
+# The same holds for the prepared MNIST (half a minute to prepare): one
+# folder for every worker, prepared by the first under a lock.
+_DATA_DIR = _session_folder('JAXGAN_TEST_DATA_DIR', 'jaxgan-test-tfds-')
 os.environ.update(
   JAX_COMPILATION_CACHE_DIR=_CACHE,
   JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS='0',
@@ -39,12 +49,16 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(scope='session')
-def data_dir(tmp_path_factory) -> str:
-  """A TFDS data_dir holding `bundled_mnist` (real MNIST), prepared once.
+def data_dir() -> str:
+  """A TFDS data_dir holding `bundled_mnist` (real MNIST), prepared once per test session.
 
   Tests prepare their own copy rather than use ~/tensorflow_datasets, so that
-  a test run neither depends on nor changes what a user has prepared.
+  a test run neither depends on nor changes what a user has prepared. The
+  xdist workers share it: the first to take the lock prepares it, the
+  others find it prepared. Tests only read it (and the evaluator's
+  statistics cache, which is written atomically).
   """
-  path = str(tmp_path_factory.mktemp('tfds'))
-  data.dataset_info(data.BUNDLED_MNIST, data_dir=path)
-  return path
+  with open(os.path.join(_DATA_DIR, 'prepare.lock'), 'w') as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    data.dataset_info(data.BUNDLED_MNIST, data_dir=_DATA_DIR)
+  return _DATA_DIR
