@@ -87,7 +87,6 @@ class Timed:
     self.config.steps_per_call = 1
     mesh = parallel.make_data_mesh(jax.devices())
     experiment = experiment_lib.prepare(self.config, mesh=mesh)
-    self.datasets = experiment.datasets
     self.state = experiment.init(self.config.seed)
     self.call = steps.make_train_call(experiment.model, mesh, experiment.state_partition)
     self.batch = steps.global_batches(

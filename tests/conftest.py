@@ -7,15 +7,13 @@ import shutil
 import tempfile
 
 
-# Many tests train the same small configs, in this process, in the other
-# xdist workers and in the subprocesses they start (a resumed run, another
-# number of devices, a second host): a cache of compiled programs, shared
-# through the environment, saves compiling each again. It lives for one
-# test session only, so a run never depends on what an earlier one left.
-# The first process to load this file (pytest itself, or xdist's
-# controller, which starts the workers with its environment) makes the
-# folder and removes it at exit; the workers inherit it.
 def _session_folder(variable: str, prefix: str) -> str:
+  """A folder for this test session, named in the environment variable `variable`.
+
+  The first process to load this file (pytest itself, or xdist's
+  controller, which starts the workers with its environment) makes the
+  folder and removes it at exit; the workers inherit it.
+  """
   folder = os.environ.get(variable)
   if not folder:
     folder = tempfile.mkdtemp(prefix=prefix)
@@ -24,6 +22,11 @@ def _session_folder(variable: str, prefix: str) -> str:
   return folder
 
 
+# Many tests train the same small configs, in this process, in the other
+# xdist workers and in the subprocesses they start (a resumed run, another
+# number of devices, a second host): a cache of compiled programs, shared
+# through the environment, saves compiling each again. It lives for one
+# test session only, so a run never depends on what an earlier one left.
 _CACHE = _session_folder('JAXGAN_TEST_COMPILATION_CACHE', 'jaxgan-test-compilation-cache-')
 # The same holds for the prepared MNIST (half a minute to prepare): one
 # folder for every worker, prepared by the first under a lock.
