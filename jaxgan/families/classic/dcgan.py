@@ -43,11 +43,11 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxgan.nn import conditioning, convolutions, normalization, remedies
+from jaxgan.nn import conditioning, convolutions, initializers, normalization, remedies
 
 # Radford et al. 2015, section 4: "All weights were initialized from a
 # zero-centered Normal distribution with standard deviation 0.02."
-_weight_init = nn.initializers.normal(stddev=0.02)
+_weight_init = initializers.normal_init(stddev=0.02)
 
 
 # What may follow D's convolutions: the paper's BatchNorm, LayerNorm (for the

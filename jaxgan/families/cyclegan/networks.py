@@ -35,11 +35,11 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxgan.nn import convolutions
+from jaxgan.nn import convolutions, initializers
 
 # init_weights(init_type='normal', init_gain=0.02): conv weights from
 # N(0, 0.02), biases 0 (the convolution modules' default bias_init).
-_weight_init = nn.initializers.normal(stddev=0.02)
+_weight_init = initializers.normal_init(stddev=0.02)
 
 # PyTorch's nn.InstanceNorm2d defaults, which the reference uses: affine=False,
 # track_running_stats=False, eps=1e-5; Flax's variance is the biased one too.

@@ -58,6 +58,7 @@ from jaxgan.families import latent_walks
 from jaxgan.families.stylegan import figures as figures_lib
 from jaxgan.families.stylegan import networks
 from jaxgan.losses import penalties
+from jaxgan.nn import initializers
 from jaxgan.train import images
 
 # The name of the stream of real images in a batch.
@@ -395,7 +396,7 @@ class StyleGAN:
       noise_keys = self._noise_keys(pl_keys)
       height, width = self.image_shape[:2]
       pl_noise = jax.vmap(
-        lambda k: jax.random.normal(jax.random.fold_in(k, _PATH_NOISE), self.image_shape)
+        lambda k: initializers.normal(jax.random.fold_in(k, _PATH_NOISE), self.image_shape)
       )(pl_keys) / math.sqrt(height * width)
       lengths = path_lengths(lambda w: self.synthesize(params, w, noise_keys), ws, pl_noise)
       # NVlabs lets the penalty's gradient run through the updated mean too.

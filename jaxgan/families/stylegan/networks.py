@@ -76,7 +76,7 @@ import numpy as np
 from jax import lax
 
 from jaxgan import parallel
-from jaxgan.nn import convolutions
+from jaxgan.nn import convolutions, initializers
 
 Array = jax.Array
 
@@ -280,7 +280,7 @@ def minibatch_stddev(x: Array, *, group_size: int = 4, num_features: int = 1) ->
 
 
 def _equalized_init(lr_multiplier: float) -> Callable[..., Array]:
-  return nn.initializers.normal(stddev=1.0 / lr_multiplier)
+  return initializers.normal_init(stddev=1.0 / lr_multiplier)
 
 
 class EqualizedDense(nn.Module):
@@ -523,7 +523,7 @@ def draw_noise(noise_keys: Array | None, layer: int, shape: tuple[int, int]) -> 
       f'noise_keys are {impl} keys, whose draws under vmap are not a function of each '
       f"example's key alone; make them with jax.random.key(seed) (threefry, JAX's default)."
     )
-  draw = lambda key: jax.random.normal(jax.random.fold_in(key, layer), shape + (1,))
+  draw = lambda key: initializers.normal(jax.random.fold_in(key, layer), shape + (1,))
   return jax.vmap(draw)(noise_keys)
 
 
@@ -658,7 +658,7 @@ class ModulatedConv(nn.Module):
     k = self.kernel_size
     styles = EqualizedDense(channels, gain=1.0, bias_init=1.0, name='affine')(w)
     weight = self.param(
-      'weight', nn.initializers.normal(stddev=1.0), (k, k, channels, self.features)
+      'weight', initializers.normal_init(stddev=1.0), (k, k, channels, self.features)
     )
     if not self.demodulate:
       styles = styles / math.sqrt(k * k * channels)
@@ -812,7 +812,7 @@ class SynthesisNetwork(nn.Module):
       )(x, w)
       return y + self.param(f'to_rgb_{res}_bias', nn.initializers.zeros_init(), (self.channels,))
 
-    const = self.param('const', nn.initializers.normal(stddev=1.0), (4, 4, self.features(4)))
+    const = self.param('const', initializers.normal_init(stddev=1.0), (4, 4, self.features(4)))
     x = jnp.broadcast_to(const, (batch,) + const.shape)
     x = ModulatedLayer(self.features(4), 0, conv_implementation=impl, name='layer_0')(
       x, ws[:, 0], noise_keys
