@@ -6,6 +6,7 @@ tests start worker processes (2 s or more each), with few batches.
 """
 
 import json
+import logging
 import multiprocessing
 import os
 
@@ -451,3 +452,16 @@ def test_a_source_name_is_not_a_spec(data_dir):
   # The old signature, BatchIterator(name, ...), fails loudly.
   with pytest.raises(TypeError, match='DataSpec'):
     pipeline.BatchIterator(sources.BUNDLED_MNIST, global_batch_size=64, seed=0, with_labels=True)
+
+
+def test_grains_profiling_notice_is_dropped_and_other_absl_warnings_kept(caplog):
+  # grain logs the notice at import on jax < 0.11 (Colab's 0.7.2), where it
+  # was the first line of every command's output.
+  with caplog.at_level(logging.WARNING, logger='absl'):
+    logging.getLogger('absl').warning(
+      'Grain multiprocess worker profiling requires jaxlib extension version 448 or later '
+      '(jaxlib >= 0.11.0). Current version: %s.',
+      373,
+    )
+    logging.getLogger('absl').warning('Another warning: %s.', 1)
+  assert [record.getMessage() for record in caplog.records] == ['Another warning: 1.']
