@@ -30,14 +30,6 @@ def test_the_notebook_has_an_install_cell_and_a_parameters_cell():
   assert tags.count('install') == 1 and tags.count('parameters') == 1
 
 
-# Executing the notebook takes about 45 s of a worker; with it the suite
-# measured 893-914 s on 2 cores, too close to CI's 15 minutes. Until the
-# suite is faster it runs by hand (it passes on main):
-#   JAXGAN_TEST_NOTEBOOK=1 python -m pytest tests/test_notebook.py
-@pytest.mark.skipif(
-  not os.environ.get('JAXGAN_TEST_NOTEBOOK'),
-  reason='set JAXGAN_TEST_NOTEBOOK=1 to execute the notebook (about 45 s)',
-)
 @pytest.mark.slow
 def test_the_notebook_trains_shows_evaluates_and_resumes(tmp_path, data_dir):
   # The install cell clones and pip-installs: offline, the suite's own
