@@ -43,6 +43,8 @@ if ROOT not in sys.path:
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
+from jaxgan import data  # noqa: E402
+from jaxgan import families  # noqa: E402
 from jaxgan import parallel  # noqa: E402
 from jaxgan.train import experiment as experiment_lib  # noqa: E402
 from jaxgan.train import steps  # noqa: E402
@@ -186,8 +188,10 @@ class TorchTimed:
       + [text for o, text in TORCH_OPTIONS.items() if o in options]
     )
     self.config = config
-    # The dataset's image shape, as the jaxgan row's experiment reads it.
-    height, width, channels = experiment_lib.prepare(config).datasets['real'].shape
+    # The real images' shape, read as the jaxgan row's experiment reads it,
+    # without starting XLA in this process (no mesh, no traced init).
+    stream = families.load(config.family).data_streams(config)['real']
+    height, width, channels = data.dataset_info(stream.spec, with_labels=stream.with_labels).shape
     image_shape = (channels, height, width)
     generator, discriminator = reference.networks(
       config.model, image_shape, latent_dim=config.latent_dim, resolution=config.resolution
@@ -239,8 +243,9 @@ class Row:
 
   Each implementation runs alone in its process, so neither's threads (XLA's
   pool, PyTorch's OpenMP workers, which spin for a while after each op) take
-  cores from the other, and neither library is loaded beside the other.
-  Only one row computes at a time: the others wait on their pipes.
+  cores from the other: torch is never imported in a jaxgan row, and a
+  PyTorch row imports jax (this file does) but never starts XLA. Only one
+  row computes at a time: the others wait on their pipes.
   """
 
   def __init__(self, kind: str, spec: str, data_dir: str | None, mode: str = ''):

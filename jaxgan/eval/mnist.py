@@ -87,6 +87,13 @@ class _Reference:
 
 
 @functools.lru_cache(maxsize=4)
+def _classifier_params(weights_hash: str) -> classifier.Params:
+  """The committed classifier, loaded once per process and weights file."""
+  del weights_hash  # Part of the cache key only.
+  return classifier.load_classifier()
+
+
+@functools.lru_cache(maxsize=4)
 def _reference_set(weights_hash: str, data_dir: str | None) -> _Reference:
   """The test digits' features, Gaussian fit and k-NN radii, once per weights file and data.
 
@@ -95,9 +102,8 @@ def _reference_set(weights_hash: str, data_dir: str | None) -> _Reference:
   pays it once. The weights file's hash is part of the key, so that new
   weights are never scored against stale features.
   """
-  del weights_hash  # Part of the cache key only.
   test_images, _ = data.load_split(data.BUNDLED_MNIST, split='test', data_dir=data_dir)
-  features, _ = classifier.classifier_outputs(classifier.load_classifier(), test_images)
+  features, _ = classifier.classifier_outputs(_classifier_params(weights_hash), test_images)
   mean, cov = classifier.mnist_reference_statistics(data_dir)
   radii = metrics.knn_radii(features, k=_NEIGHBOURS)
   # Shared between evaluators through the cache: make accidental writes fail.
@@ -131,8 +137,8 @@ class MNISTEvaluator:
   def __init__(self, *, data_dir: str | None = None, reads_labels: bool = False):
     self.reads_labels = reads_labels
     self._data_dir = data_dir
-    self._params = classifier.load_classifier()
     self._weights_hash = classifier.file_sha256(classifier.WEIGHTS_PATH)
+    self._params = _classifier_params(self._weights_hash)
     self._reference = _reference_set(self._weights_hash, data_dir)
 
   def __call__(self, images: np.ndarray, labels: np.ndarray | None = None) -> dict[str, float]:
