@@ -12,8 +12,10 @@ The recorded figures are XLA:CPU's, with the jax version and the CPU model
 the file names; other backends round differently, so the test runs on the
 CPU only, and another jax version or another CPU (XLA:CPU compiles for the
 CPU it runs on) is held to a loose tolerance (`OTHER_VERSION_RTOL`). The
-record from before the move names no CPU, so until it is re-recorded every
-machine gets the loose comparison.
+file was re-recorded on an AMD EPYC (2026-12-02) from code that matched the
+pre-move record bit for bit on the earlier development machine (CI of
+2026-12-02, jax 0.10.2); against that record all 21 cases were within
+5.7e-3 in sums of squares, and none was bit-identical.
 After the move every case was bit-identical. The suite runs the cases of
 `SUITE_CASES` (each compiles a program of its own, 5 to 25 s on 2 cores),
 the networks and step options that no other test pins to known values; all
@@ -244,7 +246,7 @@ RECORDED_ON = 'recorded_on_cpu'
 # plain sums, which are near zero, move more. So another version is held to
 # the sums of squares, loosely. Another CPU does the same: on an AMD EPYC,
 # against the record made on the earlier development machine with the same
-# jax 0.10.2, sums of squares were within 3.4e-3 and projections 8.6e-2.
+# jax 0.10.2, sums of squares were within 5.7e-3 and projections 8.6e-2.
 OTHER_VERSION_RTOL = 2e-2
 
 
