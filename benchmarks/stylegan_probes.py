@@ -154,7 +154,8 @@ def probe_mbstd(experiment):
   model, config = experiment.model, experiment.config
   batch = config.batch_size
   optimizer = model.discriminator_optimizer
-  params = model.init(jax.random.key(config.seed)).discriminator_params
+  initial = model.init(jax.random.key(config.seed))
+  params, generator = initial.discriminator_params, initial.generator_params
   opt_state = optimizer.init(params)
   reals = float_batches(experiment, batch)
   key = jax.random.key(config.seed + 1)
@@ -170,7 +171,6 @@ def probe_mbstd(experiment):
     updates, opt_state = optimizer.update(grads, opt_state, params)
     return optax.apply_updates(params, updates), opt_state, value, accuracy
 
-  generator = model.init(jax.random.key(config.seed)).generator_params
   generate = jax.jit(lambda z: model.synthesize(generator, model.mapped_ws(generator, z), None))
   for index in range(1, _STEPS.value + 1):
     step_key = jax.random.fold_in(key, index)

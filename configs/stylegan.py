@@ -17,8 +17,9 @@ Scaled down for 2 CPU cores: 16 feature maps at every resolution (fmap_max
 16 instead of NVlabs' 512), z and w of 32, batch 16, so that a step is
 cheap enough for the 25,000 steps (400,000 images) this G needs. For its
 first 4,000 or so steps G draws one or two shapes for every z, then learns
-the digits (benchmarks/results/stylegan_mnist.md, "Why 1,000 steps look collapsed"):
-a run of 1,000 steps of larger networks shows only that early phase.
+the digits (benchmarks/results/stylegan_mnist.md, "Why 1,000 steps look
+collapsed"): a run of 1,000 steps of larger networks shows only that
+early phase.
 
 The data: MNIST's digits zero-padded by 2 pixels to 32x32 (domain A of the
 bundled `mnist2textured`: the first 30,000 training digits, padded as the

@@ -11,12 +11,12 @@ refactor that changes what any network or step computes fails here.
 The recorded figures are XLA:CPU's, with the jax version and the CPU model
 the file names; other backends round differently, so the test runs on the
 CPU only, and another jax version or another CPU (XLA:CPU compiles for the
-CPU it runs on) is held to a loose tolerance (`OTHER_VERSION_RTOL`). The
-file was re-recorded on an AMD EPYC (2026-12-02) from code that matched the
-pre-move record bit for bit on the earlier development machine (CI of
-2026-12-02, jax 0.10.2); against that record all 21 cases were within
-5.7e-3 in sums of squares, and none was bit-identical.
-After the move every case was bit-identical. The suite runs the cases of
+CPU it runs on) is held to a loose tolerance (`OTHER_VERSION_RTOL`).
+After the move every case was bit-identical. The file was re-recorded on an
+AMD EPYC (2026-12-02) from code that still matched the pre-move record bit
+for bit on the earlier development machine (stop 21's CI, jax 0.10.2);
+against that record all 21 cases were within 5.7e-3 in sums of squares,
+and none was bit-identical. The suite runs the cases of
 `SUITE_CASES` (each compiles a program of its own, 5 to 25 s on 2 cores),
 the networks and step options that no other test pins to known values; all
 21, with a line per case saying whether it is bit-identical:
@@ -250,23 +250,14 @@ RECORDED_ON = 'recorded_on_cpu'
 OTHER_VERSION_RTOL = 2e-2
 
 
-def _recorded() -> dict[str, dict[str, float]]:
+def _record() -> tuple[dict[str, dict[str, float]], str, str | None]:
+  """The file's checksums by case, the jax version and the CPU model they were recorded with."""
   with open(CHECKSUMS_FILE) as f:
-    return {
-      name: checksums
-      for name, checksums in json.load(f).items()
-      if name not in (RECORDED_WITH, RECORDED_ON)
-    }
-
-
-def _recorded_with() -> str:
-  with open(CHECKSUMS_FILE) as f:
-    return json.load(f)[RECORDED_WITH]
-
-
-def _recorded_on() -> str | None:
-  with open(CHECKSUMS_FILE) as f:
-    return json.load(f).get(RECORDED_ON)
+    record = json.load(f)
+  checksums = {
+    name: values for name, values in record.items() if name not in (RECORDED_WITH, RECORDED_ON)
+  }
+  return checksums, record[RECORDED_WITH], record.get(RECORDED_ON)
 
 
 def _cpu_model() -> str:
@@ -284,10 +275,11 @@ def _cpu_model() -> str:
 @pytest.mark.skipif(jax.default_backend() != 'cpu', reason='checksums recorded on XLA:CPU')
 @pytest.mark.parametrize('name', SUITE_CASES)
 def test_step_computes_what_it_computed_before_the_move(name):
-  recorded = _recorded()[name]
+  checksums, recorded_with, recorded_on = _record()
+  recorded = checksums[name]
   computed = run_case(name)
   assert sorted(computed) == sorted(recorded)
-  same_program = jax.__version__ == _recorded_with() and _cpu_model() == _recorded_on()
+  same_program = jax.__version__ == recorded_with and _cpu_model() == recorded_on
   for key, value in recorded.items():
     if same_program:
       # Same program, same machine kind: equal up to the last bits that a
@@ -301,11 +293,12 @@ if __name__ == '__main__':
   if sys.argv[1:] not in (['--record'], ['--check']):
     sys.exit(__doc__)
   results = {}
+  recorded_checksums = _record()[0] if sys.argv[1] == '--check' else None
   for case in sorted(CASES):
     start = time.monotonic()
     results[case] = run_case(case)
     if sys.argv[1] == '--check':
-      recorded = _recorded()[case]
+      recorded = recorded_checksums[case]
       worst = max(abs(results[case][k] - v) / max(abs(v), 1e-12) for k, v in recorded.items())
       same = results[case] == recorded
       print(f'{case}: {"bit-identical" if same else f"largest relative difference {worst:.1e}"}')
