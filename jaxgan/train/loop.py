@@ -22,6 +22,7 @@ import numpy as np
 from jaxgan import data
 from jaxgan import eval as eval_lib
 from jaxgan.train import checkpointing
+from jaxgan.train import compilation
 from jaxgan.train import divergence
 from jaxgan.train import evaluation
 from jaxgan.train import experiment as experiment_lib
@@ -163,7 +164,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Any:
     logging.info('Resuming from the checkpoint at step %d in %s.', first_step, workdir.checkpoints)
     changes = workdir.config_changes(config)
     if changes:
-      logging.info('The config differs from the run\'s before: %s.', '; '.join(changes))
+      logging.info("The config differs from the run's before: %s.", '; '.join(changes))
   if is_primary:
     workdir.write_config(config)
   if first_step >= config.num_steps:
@@ -215,7 +216,7 @@ def _train(
   train_call = steps.make_train_call(
     model, mesh, experiment.state_partition, nonfinite=config.nonfinite
   )
-  sample = jax.jit(model.sample)
+  sample = compilation.jit(model.sample)
   grid = model.sample_inputs(config.seed, config.num_samples)
   grid_inputs = steps.replicate(mesh, grid.inputs)
   reporter = reporting.Reporter(
@@ -246,8 +247,11 @@ def _train(
         reporter.advance(step)
         last = step == config.num_steps
         due = lambda every: every and (step % every == 0 or last)
-        if not any(map(due, (config.log_every, config.checkpoint_every, config.sample_every,
-                             config.eval_every))):
+        if not any(
+          map(
+            due, (config.log_every, config.checkpoint_every, config.sample_every, config.eval_every)
+          )
+        ):
           continue
         # Something needs the state: it must be good first.
         host_metrics = steps.to_host(metrics)

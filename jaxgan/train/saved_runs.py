@@ -17,6 +17,7 @@ import numpy as np
 from jaxgan import eval as eval_lib
 from jaxgan import parallel
 from jaxgan.train import checkpointing
+from jaxgan.train import compilation
 from jaxgan.train import evaluation
 from jaxgan.train import experiment as experiment_lib
 from jaxgan.train import images
@@ -107,7 +108,7 @@ def evaluate_checkpoint(workdir: str, *, num_samples: int | None = None) -> dict
   report = evaluation.evaluate(
     experiment.model,
     run.state,
-    jax.jit(experiment.model.sample),
+    compilation.jit(experiment.model.sample),
     experiment.mesh,
     evaluator,
     num_samples=num_samples,
@@ -151,14 +152,16 @@ def sample_checkpoint(
   run = load_run(workdir)
   model, mesh = run.experiment.model, run.experiment.mesh
   grid = model.sample_inputs(seed, num_samples, label=label)
-  samples = steps.to_host(jax.jit(model.sample)(run.state, steps.replicate(mesh, grid.inputs)))
+  samples = steps.to_host(
+    compilation.jit(model.sample)(run.state, steps.replicate(mesh, grid.inputs))
+  )
   images.save_png(output, model.draw(samples, grid.columns))
   return output
 
 
 def _draw(run: SavedRun) -> Any:
   """inputs -> the run's samples on the host (`evaluation.sample_in_batches`)."""
-  sample = jax.jit(run.experiment.model.sample)
+  sample = compilation.jit(run.experiment.model.sample)
   return lambda inputs: evaluation.sample_in_batches(sample, run.state, run.experiment.mesh, inputs)
 
 

@@ -36,6 +36,7 @@ from jax.sharding import NamedSharding, PartitionSpec as P
 
 from jaxgan import families
 from jaxgan import parallel
+from jaxgan.train import compilation
 
 # (steps, batches_per_step, global_batch, ...): split along the global batch.
 BATCH_PARTITION = P(None, None, parallel.DATA_AXIS)
@@ -149,7 +150,7 @@ def make_train_call(
     out_specs=(state_partition, P()),
     check_vma=False,
   )
-  return jax.jit(call, donate_argnums=0)
+  return compilation.jit(call, donate_argnums=0)
 
 
 def global_batches(

@@ -21,6 +21,7 @@ from jaxgan import data
 from jaxgan.data import sources
 from jaxgan.families.cyclegan import model as model_lib
 from jaxgan.families.cyclegan import networks
+from jaxgan.train import compilation
 from jaxgan.train import images
 from jaxgan.train import saved_runs
 
@@ -93,7 +94,7 @@ def translate_folder(
       + '; nothing was written. Choose an empty or new folder.'
     )
   generator = DIRECTIONS[direction]
-  translate = jax.jit(lambda state, x: model.translate(state, generator, x))
+  translate = compilation.jit(lambda state, x: model.translate(state, generator, x))
   written = []
   for index in tqdm.tqdm(range(len(folder)), desc='translating', disable=not progress):
     image = folder[index][data.IMAGE_KEY]

@@ -1,0 +1,76 @@
+"""Tests of jaxgan.train.compilation: the XLA options jaxgan compiles with."""
+
+import re
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxgan.nn import convolutions
+from jaxgan.train import compilation
+
+
+def _train_step_like(x, kernel):
+  """A convolution's forward pass and both gradients, as a train step runs them."""
+
+  def loss(x, kernel):
+    return jnp.sum(jnp.tanh(convolutions.conv2d(x, kernel, stride=2, padding=1)) ** 2)
+
+  return jax.grad(loss, argnums=(0, 1))(x, kernel)
+
+
+def _inputs():
+  rng = np.random.default_rng(0)
+  x = jnp.asarray(rng.standard_normal((8, 14, 14, 16)), jnp.float32)
+  kernel = jnp.asarray(rng.standard_normal((4, 4, 16, 32)) * 0.05, jnp.float32)
+  return x, kernel
+
+
+@pytest.fixture
+def fresh_options(monkeypatch):
+  """compiler_options() read anew, and again after the test."""
+  compilation.compiler_options.cache_clear()
+  yield monkeypatch
+  compilation.compiler_options.cache_clear()
+
+
+def _convolutions_in_library_fusions(compiled_text: str) -> int:
+  """How many of XLA:CPU's library fusions ('ynn_fusion...') hold a convolution."""
+  bodies = {}
+  for block in compiled_text.split('\n\n'):
+    name = re.match(r'%?([\w.\-]+) ', block.strip())
+    if name:
+      bodies[name.group(1)] = block
+  called = re.findall(r'%?ynn_fusion[\w.]* = .*?calls=%?([\w.\-]+)', compiled_text)
+  return sum('convolution(' in bodies.get(name, '') for name in called)
+
+
+def test_on_the_cpu_convolutions_leave_the_library_fusions_and_values_stay(fresh_options):
+  fresh_options.delenv('XLA_FLAGS', raising=False)
+  options = compilation.compiler_options()
+  if not options:
+    pytest.skip("this XLA has no library fusions' option")
+  x, kernel = _inputs()
+  default = jax.jit(_train_step_like).lower(x, kernel).compile().as_text()
+  ours = compilation.jit(_train_step_like).lower(x, kernel).compile().as_text()
+  assert _convolutions_in_library_fusions(default) > 0
+  assert _convolutions_in_library_fusions(ours) == 0
+  # Dot products keep the library: the option removes convolutions only.
+  assert 'INDIVIDUAL_DOT' in options[compilation._CPU_LIBRARY_FUSIONS_OPTION]
+  for a, b in zip(
+    jax.jit(_train_step_like)(x, kernel), compilation.jit(_train_step_like)(x, kernel)
+  ):
+    # Eigen and YNNPACK sum in different orders: equal to float rounding.
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5 * float(jnp.max(jnp.abs(a))))
+
+
+def test_a_users_xla_flags_win(fresh_options):
+  fresh_options.setenv('XLA_FLAGS', '--xla_cpu_experimental_ynn_fusion_type=')
+  assert compilation.compiler_options() == {}
+
+
+def test_jit_passes_its_arguments_on(fresh_options):
+  fresh_options.delenv('XLA_FLAGS', raising=False)
+  add = compilation.jit(lambda a, b: a + b, donate_argnums=0)
+  np.testing.assert_array_equal(add(jnp.ones(3), jnp.ones(3)), 2 * np.ones(3))
