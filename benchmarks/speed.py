@@ -3,9 +3,12 @@
   python benchmarks/speed.py --configs=dcgan,stylegan,stylegan2 [--rounds=3] [--steps=10]
 
 Each config is built as train.py builds it (its family, networks and
-optimizers, on every local device), and its train call is fed one fixed
-batch of random uint8 images already on the device, so the figure is the
-model's step, not the data pipeline's. The configs are then timed in turn,
+optimizers, on every local device, compiled as train.py compiles it, with
+its `steps_per_call` steps per dispatch), and its train call is fed fixed
+batches of random uint8 images already on the device, so the figure is the
+model's step, not the data pipeline's. `--steps` is rounded down to a
+multiple of the config's steps_per_call (`:steps_per_call=1` times single
+steps). The configs are then timed in turn,
 A B C A B C ..., `--rounds` times `--steps` steps each, so that load on the
 machine hits all of them alike; the medians and their ratios to the first
 config are the result. Overrides go after a colon, comma-free:
@@ -26,6 +29,12 @@ timed in the same rounds (jax, torch eager, torch compile, next config,
 XLA:CPU uses every core. Every row runs in a process of its own (`Row`),
 so the two libraries never share a process or its threads; torch is
 imported only in the PyTorch rows' processes.
+
+  python benchmarks/speed.py --configs=dcgan,stylegan2 --xla_default
+
+`--xla_default` adds after each config's row one compiled with XLA:CPU's
+own default library fusions, convolutions in YNNPACK, which
+jaxgan.train.compilation turns off.
 """
 
 import argparse
@@ -66,13 +75,13 @@ def load_config(spec: str, data_dir: str | None):
   return config
 
 
-def random_batch(experiment, rng: np.random.Generator) -> dict:
+def random_batch(experiment, rng: np.random.Generator, steps_per_call: int = 1) -> dict:
   """One call's batches of random images (and labels), shaped as the loop feeds them."""
   local_batch = experiment.config.batch_size // jax.process_count()
   batch = {}
   for name, stream in experiment.streams.items():
     info = experiment.datasets[name]
-    shape = (1, stream.batches_per_step, local_batch, *info.shape)
+    shape = (steps_per_call, stream.batches_per_step, local_batch, *info.shape)
     batch[name] = {info.feature: rng.integers(0, 256, shape, np.uint8)}
     if stream.with_labels:
       batch[name]['label'] = rng.integers(0, info.num_classes, shape[:3], np.int32)
@@ -84,15 +93,19 @@ class Timed:
 
   def __init__(self, spec: str, data_dir: str | None):
     self.spec = spec
-    self.label = f'`{spec}`'
     self.config = load_config(spec, data_dir)
-    self.config.steps_per_call = 1
+    # As train.py runs the config: K steps per dispatch, K its steps_per_call.
+    self.steps_per_call = self.config.steps_per_call
+    per_call = f', {self.steps_per_call} steps per call' if self.steps_per_call > 1 else ''
+    self.label = f'`{spec}`{per_call}'
     mesh = parallel.make_data_mesh(jax.devices())
     experiment = experiment_lib.prepare(self.config, mesh=mesh)
     self.state = experiment.init(self.config.seed)
     self.call = steps.make_train_call(experiment.model, mesh, experiment.state_partition)
     self.batch = steps.global_batches(
-      mesh, random_batch(experiment, np.random.default_rng(0)), jax.process_count()
+      mesh,
+      random_batch(experiment, np.random.default_rng(0), self.steps_per_call),
+      jax.process_count(),
     )
     start = time.perf_counter()
     self.state, metrics = self.call(self.state, self.batch)
@@ -101,11 +114,12 @@ class Timed:
     self.step_seconds = []
 
   def run(self, count: int) -> None:
+    calls = max(1, count // self.steps_per_call)
     start = time.perf_counter()
-    for _ in range(count):
+    for _ in range(calls):
       self.state, metrics = self.call(self.state, self.batch)
     jax.block_until_ready(metrics)
-    self.step_seconds.append((time.perf_counter() - start) / count)
+    self.step_seconds.append((time.perf_counter() - start) / (calls * self.steps_per_call))
 
 
 # --torch's rows: 'eager' or 'compile', each with any of these after a '+'.
@@ -224,9 +238,22 @@ class TorchTimed:
     self.step_seconds.append((time.perf_counter() - start) / count)
 
 
+# XLA:CPU's own default library fusions (jax 0.10), convolutions included,
+# which jaxgan.train.compilation leaves out; XLA_FLAGS set to them makes
+# jaxgan pass no option of its own.
+XLA_DEFAULT_FLAGS = (
+  '--xla_cpu_experimental_ynn_fusion_type=individual_dot,individual_convolution,reduce'
+)
+
+
 def _serve(kind: str, spec: str, data_dir: str | None, mode: str, connection) -> None:
   """A row's process: builds (and compiles) its step, then times blocks when asked."""
+  if kind == 'jax' and mode == 'xla-default':
+    # Before XLA starts in this process: it reads XLA_FLAGS once.
+    os.environ['XLA_FLAGS'] = f'{os.environ.get("XLA_FLAGS", "")} {XLA_DEFAULT_FLAGS}'
   entry = Timed(spec, data_dir) if kind == 'jax' else TorchTimed(spec, data_dir, mode)
+  if kind == 'jax' and mode == 'xla-default':
+    entry.label += ", XLA:CPU's default library fusions (convolutions in YNNPACK)"
   versions = f'jax {jax.__version__}'
   if kind == 'torch':
     import torch
@@ -281,6 +308,12 @@ def main():
     help='Comma-separated PyTorch reference rows for each config: eager or compile, each with '
     f'any of {", ".join("+" + o for o in TORCH_OPTIONS)} (e.g. eager,compile,eager+reuse).',
   )
+  parser.add_argument(
+    '--xla_default',
+    action='store_true',
+    help="Add a row per config compiled with XLA:CPU's default library fusions "
+    "(convolutions in YNNPACK) instead of jaxgan.train.compilation's options.",
+  )
   args = parser.parse_args()
   torch_modes = [m for m in args.torch.split(',') if m]
   for mode in torch_modes:
@@ -288,6 +321,8 @@ def main():
   rows = []
   for spec in args.configs.split(','):
     rows.append(Row('jax', spec, args.data_dir))
+    if args.xla_default:
+      rows.append(Row('jax', spec, args.data_dir, 'xla-default'))
     rows.extend(Row('torch', spec, args.data_dir, mode) for mode in torch_modes)
   for _ in range(args.rounds):
     for row in rows:

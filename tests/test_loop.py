@@ -523,6 +523,7 @@ def test_the_64x64_dcgan_trains_on_resized_and_cropped_images(tmp_path, monkeypa
     resolution=64,
     num_steps=4,
     batch_size=4,
+    steps_per_call=1,
     log_every=1,
     sample_every=2,
     checkpoint_every=2,

@@ -47,4 +47,7 @@ def compiler_options() -> dict[str, str]:
 
 def jit(fun: Callable[..., Any], **kwargs) -> Callable[..., Any]:
   """`jax.jit(fun, **kwargs)` compiled with `compiler_options()`."""
-  return jax.jit(fun, compiler_options=compiler_options(), **kwargs)
+  options = compiler_options()
+  if options:  # Only then, so that a jax.jit without the argument works as well.
+    kwargs['compiler_options'] = options
+  return jax.jit(fun, **kwargs)
