@@ -16,12 +16,13 @@ center-cropped to 64x64 (a prepared TFDS dataset or any folder of images):
       --config.data.source=/path/to/images --config.data.resize=64 \
       --config.data.center_crop=64
 
-On 2 CPU cores: about 17 minutes (3,000 steps of batch 64 at 3.3 steps/s,
-and an evaluation every 1,000 steps).
+On 2 CPU cores: about 16 minutes (3,000 steps of batch 64 at about 3.3
+steps/s, ten steps per dispatch, and an evaluation every 1,000 steps).
 It produces clearly recognisable digits in runs/dcgan/samples/ from about
-step 1,500; at step 3,000, FID 113 in the MNIST classifier's features
-(10,000 samples; real-vs-real floor 1.9), all 10 digits, precision 0.51,
-recall 0.80 (python evaluate.py --workdir=runs/dcgan; 2026-11-24).
+step 1,500; at step 3,000, FID 116 in the MNIST classifier's features
+(10,000 samples; real-vs-real floor 1.9), all 10 digits, precision 0.50,
+recall 0.79 (the run's own evaluation, 2026-12-02; 113, 0.51 and 0.80 on
+2026-11-24, before its convolutions moved from YNNPACK to Eigen).
 """
 
 from configs import gan
@@ -36,9 +37,9 @@ def get_config():
   config.sample_every = 500
   config.checkpoint_every = 500
   config.eval_every = 1000
-  # Ten steps per dispatch, as one loop on the device: on 2 CPU cores the
-  # step is 1.14 times as fast as one step per call (benchmarks/results/
-  # speed.md), at no cost in what it computes. Every *_every above is a
+  # Ten steps per dispatch, one loop on the device, each step on its own
+  # batch: on 2 CPU cores a step takes 0.83 times as long as at one step
+  # per call (benchmarks/results/speed.md). Every *_every above is a
   # multiple of 10, as any override of them must be.
   config.steps_per_call = 10
   return config

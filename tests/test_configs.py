@@ -9,6 +9,7 @@ import pytest
 
 from jaxgan import data
 from jaxgan import families
+from jaxgan.train import experiment as experiment_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -106,6 +107,16 @@ def test_models_of_config(module, overrides, shape):
     samples,
   )
   assert logits.shape == (60 // config.packing,)
+
+
+def test_every_config_passes_the_loops_checks_on_one_device():
+  # What train.py checks before anything compiles: among others, every
+  # *_every a multiple of steps_per_call (dcgan.py runs 10 steps a call).
+  for module in [f'configs.{n}' for n in _names('configs')] + [
+    f'benchmarks.configs.{n}' for n in BENCHMARK_CONFIG_NAMES
+  ]:
+    config = importlib.import_module(module).get_config()
+    experiment_lib.check_loop_config(config, device_count=1, process_count=1)
 
 
 def test_configs_open_with_the_command_that_runs_them():

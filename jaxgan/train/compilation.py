@@ -2,11 +2,12 @@
 
 On XLA:CPU (jax 0.10), convolutions go by default to YNNPACK, one of the
 CPU's "library fusions". For GAN shapes the library is slower than XLA's
-own Eigen convolutions: the default DCGAN's train step took 1.11 times as
-long with it, StyleGAN2's 1.06, CycleGAN's 1.05 (benchmarks/results/speed.md,
-interleaved on 2 cores). Matrix products and reductions stay with YNNPACK,
-where it is as fast or faster. So a train or sampling call compiled here on
-the CPU keeps the default library fusions but convolutions.
+own Eigen convolutions: with it, the default DCGAN's train step took 1.25
+times as long, StyleGAN2's 1.16, StyleGAN's and CycleGAN's 1.02
+(benchmarks/results/speed.md, interleaved on 2 cores). Matrix products and
+reductions stay with YNNPACK, which is faster for them. So a train or
+sampling call compiled here on the CPU keeps XLA's default library fusions
+less convolutions.
 
 The option is passed per compilation, not through XLA_FLAGS, so importing
 jaxgan changes nothing else in the process. A user's own

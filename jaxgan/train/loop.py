@@ -164,7 +164,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Any:
     logging.info('Resuming from the checkpoint at step %d in %s.', first_step, workdir.checkpoints)
     changes = workdir.config_changes(config)
     if changes:
-      logging.info("The config differs from the run's before: %s.", '; '.join(changes))
+      logging.info('The config differs from the run\'s before: %s.', '; '.join(changes))
   if is_primary:
     workdir.write_config(config)
   if first_step >= config.num_steps:
@@ -247,11 +247,8 @@ def _train(
         reporter.advance(step)
         last = step == config.num_steps
         due = lambda every: every and (step % every == 0 or last)
-        if not any(
-          map(
-            due, (config.log_every, config.checkpoint_every, config.sample_every, config.eval_every)
-          )
-        ):
+        if not any(map(due, (config.log_every, config.checkpoint_every, config.sample_every,
+                             config.eval_every))):
           continue
         # Something needs the state: it must be good first.
         host_metrics = steps.to_host(metrics)

@@ -1,8 +1,9 @@
 """A family's per-device train step, run data-parallel, K steps per dispatch.
 
 `make_train_call` wraps `model.train_step` in `jax.shard_map` over the `data`
-mesh axis and `jax.jit` (the state donated): one call runs as many steps as
-its batches hold, as a `lax.scan` over them on the devices, so the host
+mesh axis and `jax.jit` (the state donated; compiled with jaxgan's XLA
+options, `compilation.jit`): one call runs as many steps as its batches
+hold, as a `lax.scan` over them on the devices, so the host
 dispatches once per K steps (`config.steps_per_call`). A GPU, or XLA:CPU on
 a small model, spends a noticeable part of a short step waiting for the
 host otherwise.
