@@ -46,6 +46,21 @@ def compiler_options() -> dict[str, str]:
   return options
 
 
+# The oldest jax whose donated train state gives the right step: on jax 0.7.2
+# (Colab's preinstalled stack) a donated state's step computes wrong
+# parameters: two steps of configs/gan.py with donation differ from the
+# same two steps without it by 117% of the largest parameter, while a
+# checkpoint save between them (which holds the buffers, so nothing is
+# donated) gives the undonated result exactly. The issue's bisection found
+# jax 0.8.3 and 0.10.2 right; 0.10.2 is bitwise the same either way here.
+FIRST_JAX_THAT_DONATES_RIGHT = (0, 8, 3)
+
+
+def donate_argnums(*argnums: int) -> tuple[int, ...]:
+  """`argnums` where donating them is safe on this jax, else () (a copy of each)."""
+  return argnums if jax.__version_info__ >= FIRST_JAX_THAT_DONATES_RIGHT else ()
+
+
 def jit(fun: Callable[..., Any], **kwargs) -> Callable[..., Any]:
   """`jax.jit(fun, **kwargs)` compiled with `compiler_options()`."""
   options = compiler_options()

@@ -151,7 +151,7 @@ def make_train_call(
     out_specs=(state_partition, P()),
     check_vma=False,
   )
-  return compilation.jit(call, donate_argnums=0)
+  return compilation.jit(call, donate_argnums=compilation.donate_argnums(0))
 
 
 def global_batches(
