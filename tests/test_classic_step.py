@@ -25,6 +25,7 @@ from jaxgan.families.classic import mlp
 from jaxgan.families.classic import model as model_lib
 from jaxgan.families.classic import step as step_lib
 from jaxgan.losses import adversarial as losses
+from jaxgan.train import compilation
 from jaxgan.train import steps
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -151,12 +152,14 @@ def test_steps_are_finite_and_compile_once(model):
   assert all(jax.tree.leaves(moved))
 
 
-def test_state_is_donated():
+def test_state_is_donated_where_jax_donates_right():
   mesh = parallel.make_data_mesh()
   state, train_step = setup('gan', mesh, SGD)
   old = state
   state, _ = train_step(state, image_batch(mesh, 0))
-  assert jax.tree.leaves(old.generator_params)[0].is_deleted()
+  # jax 0.7.2 computes a wrong step from a donated state: there it is copied.
+  donated = compilation.donate_argnums(0) == (0,)
+  assert jax.tree.leaves(old.generator_params)[0].is_deleted() == donated
   assert not jax.tree.leaves(state.generator_params)[0].is_deleted()
 
 

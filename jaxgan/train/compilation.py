@@ -13,6 +13,9 @@ The option is passed per compilation, not through XLA_FLAGS, so importing
 jaxgan changes nothing else in the process. A user's own
 `XLA_FLAGS=--xla_cpu_experimental_ynn_fusion_type=...` wins: then no option
 is passed. An XLA without the option (older jaxlib) gets none either.
+
+`donate_argnums` drops the donation of a train call's state on jax versions
+that compute a wrong step from a donated state (Colab's jax 0.7.2).
 """
 
 import functools
@@ -51,8 +54,10 @@ def compiler_options() -> dict[str, str]:
 # parameters: two steps of configs/gan.py with donation differ from the
 # same two steps without it by 117% of the largest parameter, while a
 # checkpoint save between them (which holds the buffers, so nothing is
-# donated) gives the undonated result exactly. The issue's bisection found
-# jax 0.8.3 and 0.10.2 right; 0.10.2 is bitwise the same either way here.
+# donated) gives the undonated result exactly. Checked here on 0.7.2 and
+# 0.10.2 (bitwise the same either way); the bound is where issue 13's
+# bisection of a wrong step found jax right (0.7.2 and 0.8.0 wrong, 0.8.3
+# right).
 FIRST_JAX_THAT_DONATES_RIGHT = (0, 8, 3)
 
 
