@@ -3,10 +3,12 @@
   python benchmarks/profile_step.py --config=dcgan [--steps=10] [--top=30]
 
 Builds the config's train call as train.py does (`speed.Timed`: compiled
-with jaxgan's options, one step per call unless the spec says otherwise),
-traces `--steps` steps with `jax.profiler`, and prints the time of every
-compiled op (XLA's fusion names, with the shape each produces) and the
-total by kind of op, in ms per step.
+with jaxgan's options, the config's steps_per_call steps per call), traces
+`--steps` steps with `jax.profiler`, and prints the time of every compiled
+op (XLA's fusion names, with the shape each produces) and the total by kind
+of op, in ms per step. The step as XLA:CPU compiles it by default
+(convolutions in YNNPACK) is `XLA_FLAGS=` speed.py's `XLA_DEFAULT_FLAGS`
+before the command: jaxgan then passes no option of its own.
 
 XLA:CPU runs some ops as named events on its threads and hands Eigen's
 convolutions to a thread pool without one, so those convolutions show as

@@ -49,7 +49,7 @@ from ml_collections import config_flags
 
 from jaxgan import data, parallel
 from jaxgan import eval as eval_lib
-from jaxgan.train import evaluation
+from jaxgan.train import compilation, evaluation
 from jaxgan.train import experiment as experiment_lib
 from jaxgan.train import steps as steps_lib
 
@@ -82,7 +82,7 @@ def float_batches(experiment, batch_size: int):
   """Endless float batches in [-1, 1] of the config's real images."""
   iterator = real_batches(experiment, batch_size)
   while True:
-    yield jnp.asarray(next(iterator)['image'], jnp.float32) / 127.5 - 1.0
+    yield steps_lib.to_float_images(next(iterator))['image']
 
 
 def probe_train(experiment):
@@ -93,7 +93,7 @@ def probe_train(experiment):
   evaluator = eval_lib.make_evaluator(
     experiment.datasets['real'], data_dir=experiment.streams['real'].spec.data_dir
   )
-  sample = jax.jit(model.sample)
+  sample = compilation.jit(model.sample)
   z = jax.random.normal(jax.random.key(config.seed + 1), (_SPREAD_SAMPLES, model.mapping.z_dim))
 
   def report(step, state, metrics):

@@ -73,7 +73,9 @@ def test_a_users_xla_flags_win(fresh_options):
 def test_jit_passes_its_arguments_on(fresh_options):
   fresh_options.delenv('XLA_FLAGS', raising=False)
   add = compilation.jit(lambda a, b: a + b, donate_argnums=0)
-  np.testing.assert_array_equal(add(jnp.ones(3), jnp.ones(3)), 2 * np.ones(3))
+  donated = jnp.ones(3)
+  np.testing.assert_array_equal(add(donated, jnp.ones(3)), 2 * np.ones(3))
+  assert donated.is_deleted()
 
 
 def test_the_state_is_donated_only_where_jax_donates_right(monkeypatch):
