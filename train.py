@@ -23,7 +23,7 @@ _WORKDIR = flags.DEFINE_string(
   'workdir',
   None,
   'Where checkpoints, samples and TensorBoard events go (a local path or gs://...); '
-  'default runs/<config file name>.',
+  'default runs/<config file name>, or runs/<name>_<recipe> for --config=<file>:<recipe>.',
 )
 _DISTRIBUTED = flags.DEFINE_bool(
   'distributed',
@@ -40,7 +40,9 @@ def main(argv):
   reporting.quiet_library_logs()
   if _DISTRIBUTED.value:
     jax.distributed.initialize()
-  config_name = epath.Path(config_flags.get_config_filename(flags.FLAGS['config'])).stem
+  # 'configs/dcgan.py:paper' (a recipe after the colon) runs in runs/dcgan_paper.
+  path, _, recipe = config_flags.get_config_filename(flags.FLAGS['config']).partition(':')
+  config_name = '_'.join(filter(None, [epath.Path(path).stem, recipe]))
   with commands.one_line_errors():
     loop.train_and_evaluate(_CONFIG.value, _WORKDIR.value or f'runs/{config_name}')
 

@@ -18,7 +18,7 @@ batches after 3 warm-up batches. `start` is the time to the first batch
 (worker processes are spawned then). Generated data lives in
 /tmp/jaxgan_data_speed.
 
-DCGAN: images/s of the jitted train step (batch 64, configs/dcgan.py at
+DCGAN: images/s of the jitted train step (batch 64, configs/dcgan.py:paper at
 --config.resolution 28 and 64), median of 10 timed steps after 3 warm-up
 steps, run after the loaders so that neither competes with the other.
 
@@ -182,7 +182,7 @@ def dcgan_images_per_second(resolution: int, steps: int = 10) -> float:
   from jaxgan.train import steps as steps_lib
   # pylint: enable=g-import-not-at-top
 
-  config = dcgan_config.get_config()
+  config = dcgan_config.get_config('paper')
   config.resolution = resolution
   channels = 1 if resolution == 28 else 3
   shape = (resolution, resolution, channels)

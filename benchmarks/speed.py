@@ -11,8 +11,8 @@ multiple of the config's steps_per_call (`:steps_per_call=1` times single
 steps). The configs are then timed in turn,
 A B C A B C ..., `--rounds` times `--steps` steps each, so that load on the
 machine hits all of them alike; the medians and their ratios to the first
-config are the result. Overrides go after a colon, comma-free:
-`--configs=dcgan,stylegan:batch_size=16`.
+config are the result. A recipe and overrides go after colons, comma-free:
+`--configs=dcgan,dcgan:paper,stylegan:batch_size=16`.
 
   python benchmarks/speed.py --configs=gan,dcgan --torch=eager,compile
 
@@ -60,9 +60,14 @@ from jaxgan.train import steps  # noqa: E402
 
 
 def load_config(spec: str, data_dir: str | None):
-  """'name[:field=value[:...]]' -> configs/name.py's config with the overrides."""
+  """'name[:recipe][:field=value[:...]]' -> configs/name.py's config with the overrides.
+
+  A part without '=' right after the name is the config's recipe, as in
+  train.py's --config=configs/dcgan.py:paper.
+  """
   name, *overrides = spec.split(':')
-  config = importlib.import_module(f'configs.{name}').get_config()
+  recipe = [overrides.pop(0)] if overrides and '=' not in overrides[0] else []
+  config = importlib.import_module(f'configs.{name}').get_config(*recipe)
   for override in overrides:
     field, value = override.split('=', 1)
     node = config
@@ -163,7 +168,6 @@ def check_torch_reference_applies(config) -> None:
     'r1_gamma',
     'spectral_norm',
     'discriminator_normalization',
-    'ema_decay',
     'minibatch_discrimination',
     'minibatch_stddev',
     'packing',
@@ -208,7 +212,12 @@ class TorchTimed:
     height, width, channels = data.dataset_info(stream.spec, with_labels=stream.with_labels).shape
     image_shape = (channels, height, width)
     generator, discriminator = reference.networks(
-      config.model, image_shape, latent_dim=config.latent_dim, resolution=config.resolution
+      config.model,
+      image_shape,
+      latent_dim=config.latent_dim,
+      resolution=config.resolution,
+      generator_width=config.generator_width,
+      discriminator_width=config.discriminator_width,
     )
     adam = lambda s: (s.learning_rate, s.b1, s.b2)
     self.step = reference.TrainStep(
@@ -217,6 +226,7 @@ class TorchTimed:
       latent_dim=config.latent_dim,
       generator_adam=adam(config.generator_optimizer),
       discriminator_adam=adam(config.discriminator_optimizer),
+      ema_decay=config.ema_decay,
       reuse_fakes='reuse' in options,
       compile=compile_networks,
       fused_adam='fused' in options,

@@ -6,7 +6,7 @@ Run by hand from anywhere (the script puts the repo root on sys.path):
   python benchmarks/stacked_mnist.py --steps 20 --seeds 2 --num_samples 2000 \\
       --workdir_root=/tmp/smnist/runs --results_dir=/tmp/smnist   # a smoke run
 
-Each seed S trains `configs/dcgan.py` (the jaxgan DCGAN28 preset) on
+Each seed S trains `configs/dcgan.py:paper` (the jaxgan DCGAN28 preset) on
 `stacked_mnist` (three MNIST digits stacked as R, G, B; 1000 modes, see
 `jaxgan.data`) with `jaxgan.train.loop.train_and_evaluate` in
 `<workdir_root>/seed_S`, resuming from its checkpoints if it has any. Then G
@@ -26,7 +26,7 @@ The table (mean ± standard error over seeds, beside PacGAN's Table 2) goes
 with the command, date and wall time to `<results_dir>/stacked_mnist.md`;
 seed 0 leaves a sample grid `stacked_mnist_seed0.png` beside it.
 
-`--variant` trains one of `VARIANTS`, `configs/dcgan.py` with a few fields
+`--variant` trains one of `VARIANTS`, `configs/dcgan.py:paper` with a few fields
 changed (PacGAN packing, minibatch discrimination, WGAN-GP):
 
   python benchmarks/stacked_mnist.py --variant pacdcgan2 --steps 1000 --seeds 1
@@ -70,7 +70,7 @@ from jaxgan.train import saved_runs
 
 
 class Variant(NamedTuple):
-  """A named change of `configs/dcgan.py`.
+  """A named change of `configs/dcgan.py:paper`.
 
   label: the row's name in the results table.
   overrides: config fields and their values.
@@ -83,7 +83,7 @@ class Variant(NamedTuple):
 
 
 VARIANTS: dict[str, Variant] = {
-  'dcgan': Variant('DCGAN (jaxgan DCGAN28)', {}, '`configs/dcgan.py` as it is'),
+  'dcgan': Variant('DCGAN (jaxgan DCGAN28)', {}, '`configs/dcgan.py:paper` as it is'),
   'pacdcgan2': Variant(
     'PacDCGAN2 (jaxgan DCGAN28, packing 2)',
     {'packing': 2},
@@ -117,7 +117,7 @@ VARIANTS: dict[str, Variant] = {
 }
 
 _VARIANT = flags.DEFINE_enum(
-  'variant', 'dcgan', list(VARIANTS), 'Which change of configs/dcgan.py to train (VARIANTS).'
+  'variant', 'dcgan', list(VARIANTS), 'Which change of configs/dcgan.py:paper to train (VARIANTS).'
 )
 _STEPS = flags.DEFINE_integer('steps', 1_000, 'Train steps per seed.')
 _SEEDS = flags.DEFINE_integer(
@@ -141,7 +141,7 @@ RESULTS_FILE = 'stacked_mnist.md'
 # The variant table at the end of RESULTS_FILE: one row per variant.
 VARIANT_TITLE = 'Variants of the DCGAN row'
 VARIANT_INTRO = (
-  'Each row is `python benchmarks/stacked_mnist.py --variant NAME`: `configs/dcgan.py` '
+  'Each row is `python benchmarks/stacked_mnist.py --variant NAME`: `configs/dcgan.py:paper` '
   'with the fields of `VARIANTS[NAME]` in `benchmarks/stacked_mnist.py` changed, trained '
   'and scored as the DCGAN row above (same data, classifier and 26,000 samples). Its '
   'report (setup, per-seed figures, sample grid) is the file linked in its last cell. '
@@ -201,8 +201,8 @@ class RunResult(NamedTuple):
 
 
 def benchmark_config(seed: int, num_steps: int, data_dir: str, variant: str = 'dcgan'):
-  """`configs/dcgan.py` with a variant's changes, on stacked MNIST, without evaluation."""
-  config = dcgan_config.get_config()
+  """`configs/dcgan.py:paper` with a variant's changes, on stacked MNIST, without evaluation."""
+  config = dcgan_config.get_config('paper')
   for field, value in VARIANTS[variant].overrides.items():
     config[field] = value
   config.data.source = data.STACKED_MNIST
@@ -473,7 +473,7 @@ def _write_results(
     f'- Wall time: {wall / 60:.1f} min on {jax.device_count()} '
     f'{jax.devices()[0].platform.upper()} device(s), jax {jax.__version__}; '
     f'training speed {speed}.',
-    f'- Training: `configs/dcgan.py` with `dataset=stacked_mnist`, '
+    f'- Training: `configs/dcgan.py:paper` with `dataset=stacked_mnist`, '
     f'`eval_every=0`{", " + overrides if overrides else ""}, {max_step:,} steps of batch '
     f'{batch}, {config.critic_steps} D update(s) per step, each on its own real batch '
     f'({max_step * real_per_step / train_size:.2f} epochs of the {train_size:,}-image '

@@ -29,6 +29,10 @@ def get_config():
   config.model = 'gan'
   # DCGAN only: 28 for 28x28 images, 64 for the paper's 64x64 network.
   config.resolution = 28
+  # Multipliers of each layer's width in G and in D (DCGAN's channels, the
+  # MLPs' units): 1.0 builds the published networks, 0.5 half as wide.
+  config.generator_width = 1.0
+  config.discriminator_width = 1.0
   # Size of the noise vector z ~ N(0, I).
   config.latent_dim = 100
   # Class-conditional generation (data with labels): 'none'; 'concat'

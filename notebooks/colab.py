@@ -100,7 +100,7 @@ for device in jax.devices():
 
 # %% tags=["parameters"]
 CONFIG = 'dcgan'  # a file of configs/: gan, dcgan, cgan, wgan_gp, sngan, stylegan, ...
-NUM_STEPS = 0  # steps of the first run; 0 keeps the config's own (3,000 for dcgan)
+NUM_STEPS = 0  # steps of the first run; 0 keeps the config's own (13,500 for dcgan)
 MORE_STEPS = 500  # how much further the last cell trains, resuming
 USE_DRIVE = True  # on Colab, keep the run on Google Drive
 WORKDIR = ''  # '' means runs/<CONFIG>, under Drive when it is mounted

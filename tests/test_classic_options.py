@@ -53,6 +53,10 @@ MISTAKES = {
       '--config.discriminator_normalization=batch_norm',
     ],
   ),
+  'width': (
+    dict(discriminator_width=-0.5),
+    ['config.discriminator_width = -0.5 must be positive', '1.0 = as published'],
+  ),
   'dtype': (dict(dtype='float16'), ["config.dtype = 'float16'", '--config.dtype=float32']),
   'conv_implementation': (
     dict(conv_implementation='magic'),
@@ -203,6 +207,19 @@ def test_build_maps_the_config_to_networks_and_options():
   assert build(gan_config.get_config(), image_info(num_classes=10)).num_classes == 0
   dcgan64 = build(config_with(dcgan_config, resolution=64), image_info((64, 64, 3)))
   assert dcgan64.generator.image_shape == (64, 64, 3)
+
+
+def test_build_scales_each_layer_by_the_width_multipliers():
+  # The 28x28 DCGAN at half width: G 256-128-64 -> 128-64-32, D 64-128 -> 32-64;
+  # the MLPs' units the same way, rounded, never below one unit.
+  half = config_with(dcgan_config, generator_width=0.5, discriminator_width=0.5)
+  dcgan = build(half, image_info())
+  assert (dcgan.generator.features, dcgan.discriminator.features) == ((128, 64, 32), (32, 64))
+  assert dcgan.generator.image_shape == (28, 28, 1)
+  assert build(dcgan_config.get_config('paper'), image_info()).generator.features == (256, 128, 64)
+  mlps = build(config_with(generator_width=0.3, discriminator_width=0.001), image_info())
+  assert mlps.generator.hidden_features == (38, 77, 154, 307)
+  assert mlps.discriminator.hidden_features == (1, 1)
 
 
 def test_build_refuses_a_dcgan_that_does_not_fit_the_images():

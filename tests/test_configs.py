@@ -128,6 +128,21 @@ def test_configs_open_with_the_command_that_runs_them():
     assert f'--config=benchmarks/configs/{name}.py' in module.__doc__, name
 
 
+def test_the_dcgan_config_has_the_papers_recipe_and_refuses_others():
+  # configs/dcgan.py:paper: the paper's widths and Adam, no moving average.
+  from configs import dcgan  # pylint: disable=g-import-not-at-top
+
+  paper, default = dcgan.get_config('paper'), dcgan.get_config()
+  assert (paper.generator_width, paper.discriminator_width, paper.ema_decay) == (1.0, 1.0, 0.0)
+  assert paper.generator_optimizer.learning_rate == paper.discriminator_optimizer.learning_rate
+  assert paper.generator_optimizer.learning_rate == 2e-4
+  assert (default.generator_width, default.ema_decay, paper.num_steps) == (0.375, 0.999, 3000)
+  experiment_lib.check_loop_config(paper, device_count=1, process_count=1)
+  with pytest.raises(ValueError, match='configs/dcgan.py:papr is not a recipe') as error:
+    dcgan.get_config('papr')
+  assert '--config=configs/dcgan.py:paper' in str(error.value)
+
+
 @pytest.mark.parametrize('module,shape_a,shape_b', CYCLEGAN_CASES)
 def test_cyclegan_models_of_config(module, shape_a, shape_b):
   config = importlib.import_module(module).get_config()

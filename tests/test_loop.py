@@ -518,7 +518,7 @@ def _jpeg_folder(root):
 
 @pytest.mark.parametrize('source', ['folder', 'celeb_a'])
 def test_the_64x64_dcgan_trains_on_resized_and_cropped_images(tmp_path, monkeypatch, source):
-  config = dcgan_config.get_config()
+  config = dcgan_config.get_config('paper')
   config.update(
     resolution=64,
     num_steps=4,

@@ -64,6 +64,8 @@ def check(spec: str, num_steps: int, every: int) -> None:
     (channels, height, width),
     latent_dim=config.latent_dim,
     resolution=config.resolution,
+    generator_width=config.generator_width,
+    discriminator_width=config.discriminator_width,
   )
   print(f'### `{spec}`\n')
   print('| network | jaxgan parameters | PyTorch parameters |')
@@ -88,6 +90,7 @@ def check(spec: str, num_steps: int, every: int) -> None:
     latent_dim=config.latent_dim,
     generator_adam=adam(config.generator_optimizer),
     discriminator_adam=adam(config.discriminator_optimizer),
+    ema_decay=config.ema_decay,
   )
   batch_size = config.batch_size
   digits = mnist_digits(num_steps * batch_size).reshape(num_steps, batch_size, 28, 28)

@@ -70,13 +70,21 @@ def _init_like_dcgan(module: nn.Module) -> None:
 # (Flax momentum 0.9 is PyTorch's 0.1); they are left implicit below.
 
 
-class MLPGenerator(nn.Module):
-  """z -> 128 -> 256 -> 512 -> 1024 -> C*H*W: LeakyReLU(0.2), BN on all but the first, tanh."""
+def scale_widths(widths: tuple[int, ...], multiplier: float) -> tuple[int, ...]:
+  """jaxgan's `config.generator_width` / `discriminator_width` rule: rounded, at least 1."""
+  return tuple(max(1, round(width * multiplier)) for width in widths)
 
-  def __init__(self, image_shape: tuple[int, int, int], latent_dim: int = 100):
+
+class MLPGenerator(nn.Module):
+  """z -> 128 -> 256 -> 512 -> 1024 -> C*H*W: LeakyReLU(0.2), BN on all but the first, tanh.
+
+  `width` multiplies each hidden layer's units, as jaxgan's config.generator_width.
+  """
+
+  def __init__(self, image_shape: tuple[int, int, int], latent_dim: int = 100, width: float = 1.0):
     super().__init__()
     self.image_shape = image_shape  # (C, H, W)
-    widths = (latent_dim, 128, 256, 512, 1024)
+    widths = (latent_dim, *scale_widths((128, 256, 512, 1024), width))
     layers = []
     for i in range(1, len(widths)):
       layers.append(nn.Linear(widths[i - 1], widths[i]))
@@ -92,17 +100,18 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-  """C*H*W -> 512 -> 256 -> 1 logit, LeakyReLU(0.2)."""
+  """C*H*W -> 512 -> 256 -> 1 logit, LeakyReLU(0.2); `width` as config.discriminator_width."""
 
-  def __init__(self, image_shape: tuple[int, int, int]):
+  def __init__(self, image_shape: tuple[int, int, int], width: float = 1.0):
     super().__init__()
+    first, second = scale_widths((512, 256), width)
     self.net = nn.Sequential(
       nn.Flatten(),
-      nn.Linear(math.prod(image_shape), 512),
+      nn.Linear(math.prod(image_shape), first),
       nn.LeakyReLU(0.2),
-      nn.Linear(512, 256),
+      nn.Linear(first, second),
       nn.LeakyReLU(0.2),
-      nn.Linear(256, 1),
+      nn.Linear(second, 1),
     )
     _init_like_flax_dense(self)
 
@@ -115,14 +124,16 @@ class DCGANGenerator(nn.Module):
 
   28x28: 7x7x256 -> 14x14x128 -> 28x28x64 -> 3x3 conv to C.
   64x64: 4x4x512 -> 8x8x256 -> 16x16x128 -> 32x32x64 -> 4x4 transposed conv to 64x64xC.
+  `width` multiplies each map's channels, as jaxgan's config.generator_width.
   """
 
-  def __init__(self, resolution: int, channels: int, latent_dim: int = 100):
+  def __init__(self, resolution: int, channels: int, latent_dim: int = 100, width: float = 1.0):
     super().__init__()
     if resolution == 28:
       self.stem_size, features = 7, (256, 128, 64)
     else:
       self.stem_size, features = 4, (512, 256, 128, 64)
+    features = scale_widths(features, width)
     self.stem_features = features[0]
     # No biases before BatchNorm: its shift would cancel them (as jaxgan).
     self.project = nn.Linear(latent_dim, self.stem_size**2 * features[0], bias=False)
@@ -149,12 +160,13 @@ class DCGANGenerator(nn.Module):
 class DCGANDiscriminator(nn.Module):
   """Stride-2 4x4 convs with LeakyReLU(0.2), BN on all but the first, dense to one logit.
 
-  28x28: 14x14x64 -> 7x7x128; 64x64: 32x32x64 -> ... -> 4x4x512.
+  28x28: 14x14x64 -> 7x7x128; 64x64: 32x32x64 -> ... -> 4x4x512. `width` as
+  config.discriminator_width.
   """
 
-  def __init__(self, resolution: int, channels: int):
+  def __init__(self, resolution: int, channels: int, width: float = 1.0):
     super().__init__()
-    features = (64, 128) if resolution == 28 else (64, 128, 256, 512)
+    features = scale_widths((64, 128) if resolution == 28 else (64, 128, 256, 512), width)
     layers, cin = [], channels
     for i, cout in enumerate(features):
       # The paper leaves BatchNorm out of D's first layer; a bias only there.
@@ -173,7 +185,13 @@ class DCGANDiscriminator(nn.Module):
 
 
 def networks(
-  model: str, image_shape: tuple[int, int, int], *, latent_dim: int = 100, resolution: int = 28
+  model: str,
+  image_shape: tuple[int, int, int],
+  *,
+  latent_dim: int = 100,
+  resolution: int = 28,
+  generator_width: float = 1.0,
+  discriminator_width: float = 1.0,
 ) -> tuple[nn.Module, nn.Module]:
   """G and D of a jaxgan classic config.
 
@@ -182,13 +200,18 @@ def networks(
     image_shape: (channels, height, width) of the images.
     latent_dim: size of z.
     resolution: the DCGAN's preset, 28 or 64 (config.resolution).
+    generator_width, discriminator_width: multipliers of each layer's width
+      (config.generator_width and config.discriminator_width).
 
   Raises:
     ValueError: for a model or resolution this reference does not have, or
       images of another size than the DCGAN preset makes.
   """
   if model == 'gan':
-    return MLPGenerator(image_shape, latent_dim), MLPDiscriminator(image_shape)
+    return (
+      MLPGenerator(image_shape, latent_dim, generator_width),
+      MLPDiscriminator(image_shape, discriminator_width),
+    )
   if model != 'dcgan' or resolution not in DCGAN_RESOLUTIONS:
     raise ValueError(
       f'model {model!r} (resolution {resolution}): the reference has {MODELS}, the DCGAN at '
@@ -197,7 +220,10 @@ def networks(
   channels, height, width = image_shape
   if height != resolution or width != resolution:
     raise ValueError(f'The {resolution}x{resolution} DCGAN cannot make {height}x{width} images.')
-  return DCGANGenerator(resolution, channels, latent_dim), DCGANDiscriminator(resolution, channels)
+  return (
+    DCGANGenerator(resolution, channels, latent_dim, generator_width),
+    DCGANDiscriminator(resolution, channels, discriminator_width),
+  )
 
 
 def parameter_count(module: nn.Module) -> int:
@@ -231,6 +257,7 @@ class TrainStep:
     latent_dim: int = 100,
     generator_adam: tuple[float, float, float] = (2e-4, 0.5, 0.999),
     discriminator_adam: tuple[float, float, float] = (2e-4, 0.5, 0.999),
+    ema_decay: float = 0.0,
     reuse_fakes: bool = False,
     compile: bool = False,
     fused_adam: bool = False,
@@ -242,6 +269,8 @@ class TrainStep:
       latent_dim: size of z.
       generator_adam, discriminator_adam: (learning rate, beta1, beta2);
         eps is 1e-8 in both PyTorch and optax.
+      ema_decay: if > 0, a moving average of G's parameters is updated after
+        each G step (config.ema_decay; optax.incremental_update in jaxgan).
       reuse_fakes: pytorch/examples' step (G's update reuses D's fakes)
         instead of jaxgan's (a fresh z and a second G pass).
       compile: wrap each network in `torch.compile` (the optimizers' steps
@@ -255,6 +284,8 @@ class TrainStep:
     generator.train()
     discriminator.train()
     self._generator_params = list(generator.parameters())
+    self.ema_decay = ema_decay
+    self.generator_ema_params = [p.detach().clone() for p in self._generator_params]
     fused = {'fused': True} if fused_adam else {}
     self.generator_optimizer = torch.optim.Adam(
       self._generator_params, lr=generator_adam[0], betas=generator_adam[1:], **fused
@@ -298,4 +329,7 @@ class TrainStep:
     # so autograd skips them, as jax.grad with respect to G's parameters does.
     g_loss.backward(inputs=self._generator_params)
     self.generator_optimizer.step()
+    if self.ema_decay:
+      with torch.no_grad():
+        torch._foreach_lerp_(self.generator_ema_params, self._generator_params, 1 - self.ema_decay)
     return d_loss.detach(), g_loss.detach()

@@ -31,6 +31,11 @@ DCGAN_PRESETS = {
 _DTYPES = {'float32': jnp.float32, 'bfloat16': jnp.bfloat16}
 
 
+def scale_widths(widths: tuple[int, ...], multiplier: float) -> tuple[int, ...]:
+  """Each layer's width (channels or units) times `multiplier`, rounded, at least 1."""
+  return tuple(max(1, round(width * multiplier)) for width in widths)
+
+
 def check_config(config: ml_collections.ConfigDict, *, device_count: int) -> None:
   """Refuses option values and combinations that cannot work (`options`).
 
@@ -124,14 +129,21 @@ def build(config: ml_collections.ConfigDict, datasets: dict[str, data.DatasetInf
   if config.model == 'gan':
     generator = mlp.MLPGenerator(
       image_shape=info.shape,
+      hidden_features=scale_widths(mlp.MLPGenerator.hidden_features, config.generator_width),
       num_classes=num_classes,
       batch_norm_axis_name=parallel.DATA_AXIS,
       dtype=dtype,
     )
-    discriminator = mlp.MLPDiscriminator(**discriminator_options)
+    discriminator = mlp.MLPDiscriminator(
+      hidden_features=scale_widths(
+        mlp.MLPDiscriminator.hidden_features, config.discriminator_width
+      ),
+      **discriminator_options,
+    )
   else:
     generator_preset, discriminator_preset = DCGAN_PRESETS[config.resolution]
     generator = generator_preset(
+      features=scale_widths(generator_preset.keywords['features'], config.generator_width),
       channels=channels,
       num_classes=num_classes,
       conv_implementation=config.conv_implementation,
@@ -139,6 +151,7 @@ def build(config: ml_collections.ConfigDict, datasets: dict[str, data.DatasetInf
       dtype=dtype,
     )
     discriminator = discriminator_preset(
+      features=scale_widths(discriminator_preset.keywords['features'], config.discriminator_width),
       normalization=config.discriminator_normalization,
       conv_implementation=config.conv_implementation,
       batch_norm_axis_name=parallel.DATA_AXIS,

@@ -4,7 +4,7 @@ The step's options (loss, critic steps, D's constraints and penalties, the
 moving average, feature matching, packing, minibatch discrimination, the
 optimizers) are shared with the toy 2-D family, which trains its networks
 with the same step; `check_step_options` checks them for both. The image
-networks' options (model, resolution, conditioning, D's normalisation,
+networks' options (model, resolution, widths, conditioning, D's normalisation,
 spectral norm, minibatch stddev, dtype) are checked by `check_network_options`.
 """
 
@@ -124,6 +124,12 @@ def check_network_options(
       raise choice_error(field, config[field], choices)
   if config.model == 'dcgan' and config.resolution not in DCGAN_RESOLUTIONS:
     raise choice_error('resolution', config.resolution, DCGAN_RESOLUTIONS)
+  for field in ('generator_width', 'discriminator_width'):
+    if not config[field] > 0:
+      raise ValueError(
+        f'config.{field} = {config[field]} must be positive: it multiplies the width of '
+        f"each layer of the paper's network (1.0 = as published, 0.5 = half as wide)."
+      )
   _at_least(config, 0, ('minibatch_stddev',))
   group = config.minibatch_stddev
   packed_batch = local_batch // config.packing
