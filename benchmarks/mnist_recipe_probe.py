@@ -43,6 +43,7 @@ from jaxgan import data  # noqa: E402
 from jaxgan import eval as eval_lib  # noqa: E402
 from jaxgan import parallel  # noqa: E402
 from jaxgan.train import experiment as experiment_lib  # noqa: E402
+from jaxgan.train import loop  # noqa: E402
 from jaxgan.train import steps as steps_lib  # noqa: E402
 
 _CONFIG = config_flags.DEFINE_config_file('config', 'configs/dcgan.py', 'A classic config.')
@@ -66,14 +67,16 @@ def main(argv):
   state = experiment.init(config.seed)
   call = steps_lib.make_train_call(model, mesh, experiment.state_partition)
   spec = experiment.streams['real'].spec
-  batches = data.BatchIterator(
-    spec,
-    global_batch_size=config.batch_size,
-    seed=config.seed,
-    with_labels=False,
-    process_index=0,
-    process_count=1,
-  )
+  iterators = {
+    'real': data.BatchIterator(
+      spec,
+      global_batch_size=config.batch_size,
+      seed=config.seed,
+      with_labels=False,
+      process_index=0,
+      process_count=1,
+    )
+  }
   evaluator = eval_lib.make_evaluator(experiment.datasets['real'], data_dir=spec.data_dir)
   # G outside the step's shard_map, its BatchNorm over the batch it is given.
   generator = model.generator.clone(batch_norm_axis_name=None)
@@ -110,13 +113,7 @@ def main(argv):
   print('step minutes | FID/precision/recall of G, then of each average', flush=True)
   while not done():
     start = time.perf_counter()
-    taken = [next(batches) for _ in range(per_call)]
-    local = {
-      'real': {
-        f: np.stack([b[f] for b in taken]).reshape(per_call, 1, *taken[0][f].shape)
-        for f in taken[0]
-      }
-    }
+    local = loop.next_call_batches(iterators, experiment, per_call)
     state, metrics = call(state, steps_lib.global_batches(mesh, local, 1))
     step += per_call
     for d in decays:

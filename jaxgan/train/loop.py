@@ -81,7 +81,7 @@ def _restore(
     ) from error
 
 
-def _next_call_batches(
+def next_call_batches(
   iterators: dict[str, data.BatchIterator],
   experiment: experiment_lib.Experiment,
   steps_in_call: int,
@@ -239,7 +239,7 @@ def _train(
         # Calls end on multiples of K, so that every event falls between them.
         per_call = config.steps_per_call
         steps_in_call = min(per_call, config.num_steps - step, per_call - step % per_call)
-        local = _next_call_batches(iterators, experiment, steps_in_call)
+        local = next_call_batches(iterators, experiment, steps_in_call)
         data_state = {name: iterator.get_state() for name, iterator in iterators.items()}
         state, metrics = train_call(state, steps.global_batches(mesh, local, jax.process_count()))
         metrics = checks.add(step, metrics)
