@@ -15,17 +15,23 @@ config are the result. A recipe and overrides go after colons, comma-free:
 `--configs=dcgan,dcgan:paper,stylegan:batch_size=16`.
 
   python benchmarks/speed.py --configs=gan,dcgan --torch=eager,compile
+  python benchmarks/speed.py --configs=cyclegan_mnist,stylegan --torch=eager,compile
 
-`--torch` adds, after each classic config's row, rows for the PyTorch
-reference of the same networks, losses, optimizers and batch
-(benchmarks/torch_reference/, its own requirements file): 'eager',
-'compile' (`torch.compile` on G and D; compiling is in its first-call
-time); '+reuse' after either (eager+reuse) is pytorch/examples' step, whose
-G update reuses the D step's fakes instead of drawing a fresh z, and
-'+fused' uses Adam's fused kernel rather than PyTorch's CPU default. They are
-fed the same shape of random uint8 batch, already a tensor in memory, and
-timed in the same rounds (jax, torch eager, torch compile, next config,
-...). PyTorch runs on torch.set_num_threads(os.cpu_count()) threads, as
+`--torch` adds, after each config's row, rows for the PyTorch reference
+of the same networks, losses, optimizers and batch
+(benchmarks/torch_reference/, its own requirements file), for the classic
+family's vanilla GAN and DCGAN (`reference.py`), the CycleGAN family
+(`cyclegan.py`: configs/cyclegan_mnist.py) and the StyleGAN family
+(`stylegan.py`: configs/stylegan.py, configs/stylegan2.py): 'eager',
+'compile' (`torch.compile` on the networks; compiling is in its first-call
+time); '+reuse' after either (eager+reuse, classic configs only) is
+pytorch/examples' step, whose G update reuses the D step's fakes instead of
+drawing a fresh z (every row of a config with `generator_reuses_fakes`, as
+the default DCGAN, does), and '+fused' uses Adam's fused kernel rather than
+PyTorch's CPU default. They are fed random uint8 batches of the shapes the
+jaxgan row gets, one per data stream of the family (CycleGAN's two
+domains), already tensors in memory, and timed in the same rounds (jax,
+torch eager, torch compile, next config, ...). PyTorch runs on torch.set_num_threads(os.cpu_count()) threads, as
 XLA:CPU uses every core. Every row runs in a process of its own (`Row`),
 so the two libraries never share a process or its threads; torch is
 imported only in the PyTorch rows' processes.
@@ -59,6 +65,15 @@ from jaxgan.train import experiment as experiment_lib  # noqa: E402
 from jaxgan.train import steps  # noqa: E402
 
 
+def _override_value(current, value: str, spec: str):
+  """An override's text as the type of the field it sets ('False' is False, not a true string)."""
+  if isinstance(current, bool):
+    if value.lower() not in ('true', 'false'):
+      raise ValueError(f'{spec}: {value!r} is not a bool; write True or False.')
+    return value.lower() == 'true'
+  return type(current)(value) if current is not None else value
+
+
 def load_config(spec: str, data_dir: str | None):
   """'name[:recipe][:field=value[:...]]' -> configs/name.py's config with the overrides.
 
@@ -74,7 +89,7 @@ def load_config(spec: str, data_dir: str | None):
     *path, leaf = field.split('.')
     for part in path:
       node = node[part]
-    node[leaf] = type(node[leaf])(value) if node[leaf] is not None else value
+    node[leaf] = _override_value(node[leaf], value, spec)
   if data_dir:
     config.data.data_dir = data_dir
   return config
@@ -145,58 +160,133 @@ def parse_torch_mode(mode: str) -> tuple[bool, set[str]]:
   return how == 'compile', set(options)
 
 
-def check_torch_reference_applies(config) -> None:
-  """Raises ValueError unless `config` is a classic config the PyTorch reference copies.
+# The PyTorch reference of each family: a module of benchmarks/torch_reference/.
+TORCH_REFERENCES = {'classic': 'reference', 'cyclegan': 'cyclegan', 'stylegan': 'stylegan'}
 
-  The reference has the vanilla GAN and the DCGAN with every option of
-  configs/gan.py at its default (the non-saturating loss, one critic step,
-  no EMA, penalties or remedies, float32, constant-rate Adam).
-  """
-  if config.get('family') != 'classic':
-    raise ValueError(
-      f'--torch: the PyTorch reference has the classic family only, not {config.family!r}.'
-    )
-  from configs import gan
 
-  defaults = gan.get_config()
-  fields = (
-    'conditioning',
-    'loss',
-    'critic_steps',
-    'weight_clip',
-    'gradient_penalty',
-    'r1_gamma',
-    'spectral_norm',
-    'discriminator_normalization',
-    'minibatch_discrimination',
-    'minibatch_stddev',
-    'packing',
-    'feature_matching',
-    'dtype',
-  )
-  changed = [f for f in fields if config[f] != defaults[f]]
+def _adam_changes(config, *, schedules: bool) -> list[str]:
+  """The optimizer fields the reference cannot copy: not Adam, or a schedule (unless `schedules`)."""
+  changed = []
   for name in ('generator_optimizer', 'discriminator_optimizer'):
     settings = config[name]
-    if settings.name != 'adam' or settings.warmup_steps or settings.decay_to_zero_steps:
+    scheduled = settings.get('warmup_steps', 0) or settings.get('decay_to_zero_steps', 0)
+    if settings.name != 'adam' or (scheduled and not schedules):
       changed.append(name)
+  return changed
+
+
+def check_torch_reference_applies(config) -> None:
+  """Raises ValueError unless the PyTorch reference copies `config`.
+
+  Classic family: the vanilla GAN and the DCGAN with every option of
+  configs/gan.py at its default (the non-saturating loss, one critic step,
+  no penalties or remedies, float32, constant-rate Adam) except the widths,
+  the moving average of G and `generator_reuses_fakes`, which it copies.
+  CycleGAN: the least-squares loss and Adam, with any schedule, networks,
+  weights and pool. StyleGAN: 'adain' synthesis with the 'orig'
+  architecture or 'modulated' with 'skip', either discriminator, Adam with
+  any schedule, and every regulariser and option the family has.
+  """
+  family = config.get('family')
+  if family not in TORCH_REFERENCES:
+    raise ValueError(
+      f'--torch: the PyTorch reference has the families {", ".join(TORCH_REFERENCES)}, not '
+      f'{family!r}.'
+    )
+  if family == 'cyclegan':
+    changed = [] if config.loss == 'least_squares' else ['loss']
+    changed += _adam_changes(config, schedules=True)
+  elif family == 'stylegan':
+    pairs = {('adain', 'orig'), ('adain', ''), ('modulated', 'skip'), ('modulated', '')}
+    changed = (
+      []
+      if (config.style, config.synthesis_architecture or '') in pairs
+      else ['style and synthesis_architecture']
+    )
+    changed += _adam_changes(config, schedules=True)
+  else:
+    from configs import gan
+
+    defaults = gan.get_config()
+    fields = (
+      'conditioning',
+      'loss',
+      'critic_steps',
+      'weight_clip',
+      'gradient_penalty',
+      'r1_gamma',
+      'spectral_norm',
+      'discriminator_normalization',
+      'minibatch_discrimination',
+      'minibatch_stddev',
+      'packing',
+      'feature_matching',
+      'dtype',
+    )
+    changed = [f for f in fields if config[f] != defaults[f]]
+    changed += _adam_changes(config, schedules=False)
   if changed:
     raise ValueError(
-      f'--torch: the PyTorch reference copies the classic configs with their defaults; this '
-      f'config changes {", ".join(changed)}.'
+      f"--torch: the PyTorch reference of the {family} family does not copy this config's "
+      f'{", ".join(changed)}.'
     )
+
+
+def torch_image_shapes(config, streams: tuple[str, ...] | None = None) -> dict:
+  """{stream: (C, H, W)}: the images of each data stream of the config's family (or of `streams`)."""
+  shapes = {}
+  for name, stream in families.load(config.family).data_streams(config).items():
+    if streams is not None and name not in streams:
+      continue
+    if stream.batches_per_step != 1:
+      raise ValueError(f'--torch: stream {name!r} takes {stream.batches_per_step} batches a step.')
+    info = data.dataset_info(stream.spec, with_labels=stream.with_labels)
+    height, width, channels = info.shape
+    shapes[name] = (channels, height, width)
+  return shapes
+
+
+def _classic_step(reference, config, image_shape, compile_networks: bool, options: set[str]):
+  """The classic reference's TrainStep for a config (benchmarks/torch_reference/reference.py)."""
+  generator, discriminator = reference.networks(
+    config.model,
+    image_shape,
+    latent_dim=config.latent_dim,
+    resolution=config.resolution,
+    generator_width=config.generator_width,
+    discriminator_width=config.discriminator_width,
+  )
+  adam = lambda s: (s.learning_rate, s.b1, s.b2)
+  return reference.TrainStep(
+    generator,
+    discriminator,
+    latent_dim=config.latent_dim,
+    generator_adam=adam(config.generator_optimizer),
+    discriminator_adam=adam(config.discriminator_optimizer),
+    ema_decay=config.ema_decay,
+    reuse_fakes='reuse' in options,
+    compile=compile_networks,
+    fused_adam='fused' in options,
+  )
 
 
 class TorchTimed:
-  """The PyTorch reference of a classic config's step, its batch, and its step times."""
+  """The PyTorch reference of a config's step, its batches, and its step times."""
 
   def __init__(self, spec: str, data_dir: str | None, mode: str):
-    import torch
+    import importlib
 
-    from benchmarks.torch_reference import reference
+    import torch
 
     config = load_config(spec, data_dir)
     check_torch_reference_applies(config)
     compile_networks, options = parse_torch_mode(mode)
+    classic = config.family == 'classic'
+    if not classic and 'reuse' in options:
+      raise ValueError(f'--torch={mode}: +reuse is a step of the classic family only.')
+    if classic and config.generator_reuses_fakes:
+      # The config's own step reuses D's fakes: so does its reference.
+      options = options | {'reuse'}
     # PyTorch's CPU ops take as many threads as cores, as XLA:CPU does.
     torch.set_num_threads(os.cpu_count())
     self.spec = spec
@@ -206,34 +296,30 @@ class TorchTimed:
       + [text for o, text in TORCH_OPTIONS.items() if o in options]
     )
     self.config = config
-    # The real images' shape, read as the jaxgan row's experiment reads it,
-    # without starting XLA in this process (no mesh, no traced init).
-    stream = families.load(config.family).data_streams(config)['real']
-    height, width, channels = data.dataset_info(stream.spec, with_labels=stream.with_labels).shape
-    image_shape = (channels, height, width)
-    generator, discriminator = reference.networks(
-      config.model,
-      image_shape,
-      latent_dim=config.latent_dim,
-      resolution=config.resolution,
-      generator_width=config.generator_width,
-      discriminator_width=config.discriminator_width,
+    reference = importlib.import_module(
+      f'benchmarks.torch_reference.{TORCH_REFERENCES[config.family]}'
     )
-    adam = lambda s: (s.learning_rate, s.b1, s.b2)
-    self.step = reference.TrainStep(
-      generator,
-      discriminator,
-      latent_dim=config.latent_dim,
-      generator_adam=adam(config.generator_optimizer),
-      discriminator_adam=adam(config.discriminator_optimizer),
-      ema_decay=config.ema_decay,
-      reuse_fakes='reuse' in options,
-      compile=compile_networks,
-      fused_adam='fused' in options,
-    )
-    torch.manual_seed(config.seed)
+    # Each stream's images, (C, H, W), read as the jaxgan row's experiment
+    # reads them, without starting XLA in this process (no mesh, no traced init).
+    if classic:
+      shapes = {'real': torch_image_shapes(config, streams=('real',))['real']}
+      self.step = _classic_step(reference, config, shapes['real'], compile_networks, options)
+      torch.manual_seed(config.seed)
+    else:
+      shapes = torch_image_shapes(config)
+      # Seeded before the networks are drawn, so that their init is the run's.
+      torch.manual_seed(config.seed)
+      self.step = reference.TrainStep(
+        config, shapes, compile=compile_networks, fused_adam='fused' in options
+      )
     rng = np.random.default_rng(0)
-    self.batch = torch.from_numpy(rng.integers(0, 256, (config.batch_size, *image_shape), np.uint8))
+    # One batch per stream, as the jaxgan row's `random_batch` (one batch per step each).
+    self.batch = {
+      name: torch.from_numpy(rng.integers(0, 256, (config.batch_size, *shape), np.uint8))
+      for name, shape in shapes.items()
+    }
+    if classic:
+      self.batch = self.batch['real']
     start = time.perf_counter()
     self.step(self.batch)
     self.compile_seconds = time.perf_counter() - start

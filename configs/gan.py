@@ -47,6 +47,11 @@ def get_config():
   config.loss = 'non_saturating'
   # D updates per G update, each on its own real batch (5 for WGAN).
   config.critic_steps = 1
+  # False: G's update draws fresh z and runs G again (Algorithm 1 of
+  # Goodfellow et al. 2014). True: it takes its gradient through the fakes
+  # D was just updated on, from the same pass of G (pytorch/examples'
+  # DCGAN); one pass of G a step fewer. Needs critic_steps = 1.
+  config.generator_reuses_fakes = False
   # D's regularisers; 0 or False turns each off.
   config.weight_clip = 0.0  # Clip D's parameters to [-c, c] (WGAN: 0.01).
   config.gradient_penalty = 0.0  # WGAN-GP's lambda (10).

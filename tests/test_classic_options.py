@@ -57,6 +57,10 @@ MISTAKES = {
     dict(discriminator_width=-0.5),
     ['config.discriminator_width = -0.5 must be positive', '1.0 = as published'],
   ),
+  'reused_fakes': (
+    dict(generator_reuses_fakes=True, critic_steps=5),
+    ['config.critic_steps = 5', '--config.critic_steps=1'],
+  ),
   'dtype': (dict(dtype='float16'), ["config.dtype = 'float16'", '--config.dtype=float32']),
   'conv_implementation': (
     dict(conv_implementation='magic'),

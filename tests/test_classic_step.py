@@ -261,7 +261,7 @@ class LinearDiscriminator(nn.Module):
     return x.reshape(x.shape[0], -1) @ w + b
 
 
-def linear_gan_step(**penalty):
+def linear_gan_step(**options):
   """One step of the constant G and linear D on a fixed batch: (D after it, G after it, metrics)."""
   gan = model_lib.GAN(
     generator=ConstantGenerator(),
@@ -270,7 +270,7 @@ def linear_gan_step(**penalty):
     discriminator_optimizer=PENALTY_SGD,
     latent_dim=3,
     loss=losses.ADVERSARIAL_LOSSES['wasserstein'],
-    **penalty,
+    **options,
   )
   mesh = parallel.make_data_mesh()
   state, train_step = setup_gan(gan, mesh)
@@ -319,8 +319,11 @@ def hand_linear_step(*, gradient_penalty_weight=0.0, r1_gamma=0.0):
   ],
   ids=['gp_10', 'gp_0', 'r1_4', 'r1_0'],
 )
-def test_d_update_is_the_hand_computed_one_with_the_penalty_weighted(penalty):
-  d_params, g_params, metrics = linear_gan_step(**penalty)
+@pytest.mark.parametrize('reuses', [False, True], ids=['fresh_z', 'reused_fakes'])
+def test_d_update_is_the_hand_computed_one_with_the_penalty_weighted(penalty, reuses):
+  # A constant G makes the same fakes either way, so G's update through the
+  # reused pass of G (its VJP) must be the hand-computed one too.
+  d_params, g_params, metrics = linear_gan_step(**penalty, generator_reuses_fakes=reuses)
   new_w, new_f, hand = hand_linear_step(**penalty)
   np.testing.assert_allclose(d_params['w'], new_w, rtol=1e-5, atol=1e-6)
   np.testing.assert_allclose(d_params['b'], LINEAR_B, rtol=1e-6)  # Its gradient is 0.
@@ -331,6 +334,56 @@ def test_d_update_is_the_hand_computed_one_with_the_penalty_weighted(penalty):
   names = ['discriminator_loss', 'real_output', 'fake_output', 'generator_loss']
   for name in names + [n for n in ('gradient_penalty', 'r1_penalty') if n in metrics]:
     np.testing.assert_allclose(metrics[name], hand[name], rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+class LinearGenerator(nn.Module):
+  """G(z) = z A, reshaped to a 2x2 image: z's 4 numbers decide the image."""
+
+  @nn.compact
+  def __call__(self, z, labels=None, *, train):
+    a = self.param('a', lambda key: jnp.asarray(LINEAR_A))
+    return (z @ a).reshape(z.shape[0], *CONSTANT_IMAGE.shape)
+
+
+LINEAR_A = np.array(
+  [[1.0, 0.2, 0.0, 0.1], [0.0, 0.8, 0.3, 0.0], [0.2, 0.0, 1.2, 0.1], [0.0, 0.1, 0.0, 0.9]],
+  np.float32,
+)
+
+
+@pytest.mark.parametrize('reuses', [True, False])
+def test_g_reusing_ds_fakes_steps_on_the_z_that_d_saw(reuses):
+  # Linear G and D, Wasserstein loss, SGD: D's update is
+  #   w' = w - lr (mean(z) A - mean(real)),
+  # which reveals the mean z of D's fakes; G's loss -mean(w' . z A) then
+  # moves A by lr * outer(mean z of G's batch, w'). Reusing D's fakes, the
+  # two means are the same z; drawing fresh z, they are not.
+  gan = model_lib.GAN(
+    generator=LinearGenerator(),
+    discriminator=LinearDiscriminator(),
+    generator_optimizer=PENALTY_SGD,
+    discriminator_optimizer=PENALTY_SGD,
+    latent_dim=4,
+    loss=losses.ADVERSARIAL_LOSSES['wasserstein'],
+    generator_reuses_fakes=reuses,
+  )
+  mesh = parallel.make_data_mesh()
+  state, train_step = setup_gan(gan, mesh)
+  state, metrics = train_step(state, shard(mesh, {step_lib.REAL: {'image': linear_reals()}}))
+  state, metrics = jax.device_get((state, metrics))
+  lr, w = PENALTY_LEARNING_RATE, LINEAR_W.astype(np.float64)
+  new_w = np.asarray(state.discriminator_params['w'], np.float64)
+  mean_real = linear_reals().reshape(8, 4).astype(np.float64).mean(axis=0)
+  mean_z_of_d = np.linalg.solve(LINEAR_A.T.astype(np.float64), (w - new_w) / lr + mean_real)
+  moved = np.asarray(state.generator_params['a'], np.float64) - LINEAR_A
+  # G's loss through the updated D, at the fakes it was computed on.
+  if reuses:
+    np.testing.assert_allclose(moved, lr * np.outer(mean_z_of_d, new_w), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+      metrics['generator_loss'], -(new_w @ (mean_z_of_d @ LINEAR_A) + LINEAR_B), rtol=1e-4
+    )
+  else:
+    assert np.max(np.abs(moved - lr * np.outer(mean_z_of_d, new_w))) > 1e-3
 
 
 @pytest.mark.parametrize(
@@ -517,6 +570,11 @@ def test_spectral_norm_state_is_carried_by_the_step():
 MULTI_DEVICE_CASES = {
   'gan': ('gan', 0.5, {}),
   'dcgan': ('dcgan', 0.5, {}),
+  'conditional_dcgan_reusing_fakes': (
+    'dcgan',
+    0.5,
+    dict(num_classes=3, conditioning='concat', generator_reuses_fakes=True),
+  ),
   'conditional_wgan_gp': (
     'gan',
     0.01,

@@ -84,6 +84,7 @@ def get_config():
   # 'non_saturating' is PacGAN's code; 'wasserstein' needs gradient_penalty.
   config.loss = 'non_saturating'
   config.critic_steps = 1
+  config.generator_reuses_fakes = False
   config.weight_clip = 0.0
   config.gradient_penalty = 0.0
   config.r1_gamma = 0.0

@@ -88,6 +88,7 @@ def step_options(config: ml_collections.ConfigDict) -> dict:
     r1_gamma=config.r1_gamma,
     feature_matching=config.feature_matching,
     ema_decay=config.ema_decay,
+    generator_reuses_fakes=config.generator_reuses_fakes,
     packing=config.packing,
   )
 

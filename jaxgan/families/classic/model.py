@@ -49,6 +49,10 @@ class GAN:
       adversarial loss plus feature matching.
     ema_decay: if > 0, an exponential moving average of G's parameters with
       this decay is kept, and samples and metrics come from it.
+    generator_reuses_fakes: G's update takes its gradient through the
+      fakes of D's update (the same z, labels and forward pass of G), as
+      pytorch/examples' DCGAN does, instead of drawing fresh z and running
+      G again (Algorithm 1). Needs critic_steps = 1.
     packing: PacGAN's m: D judges m samples at once (it packs them itself);
       D is initialised with a batch of m.
     feature: the key of the real examples in the batch ('image', or
@@ -68,6 +72,7 @@ class GAN:
   r1_gamma: float = 0.0
   feature_matching: str = 'none'
   ema_decay: float = 0.0
+  generator_reuses_fakes: bool = False
   packing: int = 1
   feature: str = 'image'
 

@@ -67,6 +67,12 @@ def check_step_options(
       f'config.ema_decay = {config.ema_decay} must be in [0, 1): 0 turns the moving '
       'average off; 0.999 is a common choice.'
     )
+  if config.generator_reuses_fakes and config.critic_steps != 1:
+    raise ValueError(
+      f'config.generator_reuses_fakes = True reuses the fakes of a single D update, '
+      f'but config.critic_steps = {config.critic_steps}: set --config.critic_steps=1 '
+      'or --config.generator_reuses_fakes=False.'
+    )
   for field in ('generator_optimizer', 'discriminator_optimizer'):
     optimizers.check_optimizer(config[field], field=field, num_steps=config.num_steps)
   if local_batch % config.packing:
@@ -143,7 +149,7 @@ def check_network_options(
     raise ValueError(
       f'config.packing = {config.packing} with config.conditioning = '
       f'{config.conditioning!r}: packed samples would mix labels. Use one of the two '
-      "(--config.packing=1, or --config.conditioning=none)."
+      '(--config.packing=1, or --config.conditioning=none).'
     )
   mixing = [f'minibatch_stddev = {group}'] if group else []
   if config.model == 'dcgan' and config.discriminator_normalization == 'batch_norm':

@@ -3,8 +3,9 @@
 What a step does is set by a `GAN` (`model.py`): the adversarial loss, how
 many critic updates precede each G update (run as one `lax.scan` inside the
 step, each on its own real batch), D's constraints and penalties (weight
-clipping, the WGAN-GP and R1 penalties), feature matching, class labels and
-a moving average of G. Networks carry their own options (spectral
+clipping, the WGAN-GP and R1 penalties), feature matching, class labels, a
+moving average of G, and whether G's update goes through D's fakes or draws
+its own. Networks carry their own options (spectral
 normalisation, packing, minibatch layers, label embeddings).
 
 This is per-device code in the style of pmap, which the training loop runs
@@ -66,12 +67,15 @@ def train_step(gan: Any, state: state_lib.GANState, batch: dict) -> tuple[state_
   D takes `gan.critic_steps` optimizer steps, each on its own real batch and
   G(z) for fresh z, inside one `lax.scan`; then G takes one optimizer step
   through the updated D, with fresh z again (Algorithm 1 of Goodfellow et
-  al. 2014 with k = critic_steps).
+  al. 2014 with k = critic_steps). With `gan.generator_reuses_fakes`
+  (critic_steps = 1), G's step takes its gradient through the fakes D was
+  just updated on, from the same forward pass of G, as pytorch/examples'
+  DCGAN does: one pass of G a step instead of two.
 
   In a conditional GAN, D's fakes carry the labels of the real batch they
   are judged with (so both halves of D's batch have the same classes, and
   the gradient penalty interpolates within a class), and G's step draws
-  labels uniformly.
+  labels uniformly (or, reusing D's fakes, keeps theirs).
 
   Args:
     gan: the `model.GAN`: networks, optimizers, losses and options.
@@ -103,14 +107,33 @@ def train_step(gan: Any, state: state_lib.GANState, batch: dict) -> tuple[state_
   # A second set of streams, above those, for labels and penalty weights.
   other_key = lambda stream: jax.random.fold_in(step_key, gan.critic_steps + 1 + stream)
 
+  if gan.generator_reuses_fakes:
+    # One pass of G for the whole step: D is updated on these fakes, and
+    # G's gradient is pulled back through the same pass (its VJP) from the
+    # updated D, so G's statistics are updated here, once.
+    first_labels = None if real_labels is None else real_labels[0]
+
+    def generate(params):
+      fake, stats, _ = _apply_train(
+        generator, params, state.generator_batch_stats, noise(0), first_labels
+      )
+      return fake, stats
+
+    shared_fake, generator_pullback, reused_batch_stats = jax.vjp(
+      generate, state.generator_params, has_aux=True
+    )
+
   def critic_update(carry, inputs):
     params, opt_state, batch_stats = carry
     real, labels, stream = inputs
-    # G's BatchNorm statistics from this forward pass are dropped: they
-    # are updated once per step, in G's own step below.
-    fake, _, _ = _apply_train(
-      generator, state.generator_params, state.generator_batch_stats, noise(stream), labels
-    )
+    if gan.generator_reuses_fakes:
+      fake = shared_fake
+    else:
+      # G's BatchNorm statistics from this forward pass are dropped: they
+      # are updated once per step, in G's own step below.
+      fake, _, _ = _apply_train(
+        generator, state.generator_params, state.generator_batch_stats, noise(stream), labels
+      )
     fake = lax.stop_gradient(fake)
 
     def objective(params):
@@ -167,7 +190,9 @@ def train_step(gan: Any, state: state_lib.GANState, batch: dict) -> tuple[state_
 
   # G step, through the D just updated.
   generator_labels = None
-  if conditional:
+  if conditional and gan.generator_reuses_fakes:
+    generator_labels = real_labels[0]
+  elif conditional:
     generator_labels = parallel.example_labels(
       other_key(gan.critic_steps),
       first_example=first_example,
@@ -199,10 +224,8 @@ def train_step(gan: Any, state: state_lib.GANState, batch: dict) -> tuple[state_
     real_features = discriminator_features(reals[-1], last_labels)[2]
     real_features = lax.stop_gradient(global_mean(real_features))
 
-  def generator_objective(params):
-    fake, batch_stats, _ = _apply_train(
-      generator, params, state.generator_batch_stats, noise(gan.critic_steps), generator_labels
-    )
+  def adversarial_objective(fake):
+    """G's loss and metrics for its fakes, through the updated D."""
     fake_out, _, fake_features = discriminator_features(fake, generator_labels)
     terms = {'adversarial_generator_loss': gan.loss.generator(fake_out)}
     if use_features:
@@ -216,11 +239,26 @@ def train_step(gan: Any, state: state_lib.GANState, batch: dict) -> tuple[state_
     else:
       loss = terms.pop('adversarial_generator_loss')
     terms['generator_loss'] = loss
-    return loss, (batch_stats, terms)
+    return loss, terms
 
-  (_, (generator_batch_stats, generator_metrics)), generator_grads = jax.value_and_grad(
-    generator_objective, has_aux=True
-  )(state.generator_params)
+  if gan.generator_reuses_fakes:
+    (_, generator_metrics), fake_grads = jax.value_and_grad(adversarial_objective, has_aux=True)(
+      shared_fake
+    )
+    (generator_grads,) = generator_pullback(fake_grads)
+    generator_batch_stats = reused_batch_stats
+  else:
+
+    def generator_objective(params):
+      fake, batch_stats, _ = _apply_train(
+        generator, params, state.generator_batch_stats, noise(gan.critic_steps), generator_labels
+      )
+      loss, terms = adversarial_objective(fake)
+      return loss, (batch_stats, terms)
+
+    (_, (generator_batch_stats, generator_metrics)), generator_grads = jax.value_and_grad(
+      generator_objective, has_aux=True
+    )(state.generator_params)
   generator_grads = lax.pmean(generator_grads, parallel.DATA_AXIS)
   updates, generator_opt_state = gan.generator_optimizer.update(
     generator_grads, state.generator_opt_state, state.generator_params
