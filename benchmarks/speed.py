@@ -246,9 +246,9 @@ def torch_image_shapes(config, streams: tuple[str, ...] | None = None) -> dict:
   return shapes
 
 
-def _classic_step(reference, config, image_shape, compile_networks: bool, options: set[str]):
-  """The classic reference's TrainStep for a config (benchmarks/torch_reference/reference.py)."""
-  generator, discriminator = reference.networks(
+def classic_networks(reference, config, image_shape: tuple[int, int, int]):
+  """The classic reference's (G, D) for a config (benchmarks/torch_reference/reference.py)."""
+  return reference.networks(
     config.model,
     image_shape,
     latent_dim=config.latent_dim,
@@ -256,6 +256,15 @@ def _classic_step(reference, config, image_shape, compile_networks: bool, option
     generator_width=config.generator_width,
     discriminator_width=config.discriminator_width,
   )
+
+
+def classic_train_step(
+  reference, config, generator, discriminator, *, compile_networks=False, options=frozenset()
+):
+  """The classic reference's TrainStep of G and D with the config's Adams, average and step.
+
+  It reuses D's fakes when the config does or `options` has 'reuse'.
+  """
   adam = lambda s: (s.learning_rate, s.b1, s.b2)
   return reference.TrainStep(
     generator,
@@ -264,7 +273,7 @@ def _classic_step(reference, config, image_shape, compile_networks: bool, option
     generator_adam=adam(config.generator_optimizer),
     discriminator_adam=adam(config.discriminator_optimizer),
     ema_decay=config.ema_decay,
-    reuse_fakes='reuse' in options,
+    reuse_fakes='reuse' in options or config.generator_reuses_fakes,
     compile=compile_networks,
     fused_adam='fused' in options,
   )
@@ -303,7 +312,10 @@ class TorchTimed:
     # reads them, without starting XLA in this process (no mesh, no traced init).
     if classic:
       shapes = {'real': torch_image_shapes(config, streams=('real',))['real']}
-      self.step = _classic_step(reference, config, shapes['real'], compile_networks, options)
+      networks = classic_networks(reference, config, shapes['real'])
+      self.step = classic_train_step(
+        reference, config, *networks, compile_networks=compile_networks, options=options
+      )
       torch.manual_seed(config.seed)
     else:
       shapes = torch_image_shapes(config)

@@ -74,14 +74,9 @@ def check(spec: str, num_steps: int, every: int) -> None:
   state = experiment.init(config.seed)
   call = steps.make_train_call(experiment.model, mesh, experiment.state_partition)
 
-  generator, discriminator = reference.networks(
-    config.model,
-    (channels, height, width),
-    latent_dim=config.latent_dim,
-    resolution=config.resolution,
-    generator_width=config.generator_width,
-    discriminator_width=config.discriminator_width,
-  )
+  # Seeded before the networks are drawn: the docstring's "seed 0 each".
+  torch.manual_seed(config.seed)
+  generator, discriminator = speed.classic_networks(reference, config, (channels, height, width))
   print(f'### `{spec}`\n')
   print('| network | jaxgan parameters | PyTorch parameters |')
   print('| --- | ---: | ---: |')
@@ -97,17 +92,7 @@ def check(spec: str, num_steps: int, every: int) -> None:
     print('\n(Parameter counts only: the losses are compared on 28x28 MNIST.)\n')
     return
 
-  torch.manual_seed(config.seed)
-  adam = lambda s: (s.learning_rate, s.b1, s.b2)
-  torch_step = reference.TrainStep(
-    generator,
-    discriminator,
-    latent_dim=config.latent_dim,
-    generator_adam=adam(config.generator_optimizer),
-    discriminator_adam=adam(config.discriminator_optimizer),
-    ema_decay=config.ema_decay,
-    reuse_fakes=config.generator_reuses_fakes,
-  )
+  torch_step = speed.classic_train_step(reference, config, generator, discriminator)
   batch_size = config.batch_size
   digits = mnist_digits(num_steps * batch_size).reshape(num_steps, batch_size, 28, 28)
   losses = {'jax': [], 'torch': []}
