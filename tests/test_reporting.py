@@ -2,8 +2,10 @@
 
 import glob
 import logging
-
+import os
 import struct
+import subprocess
+import sys
 
 import numpy as np
 from tensorboardX.proto import event_pb2
@@ -64,3 +66,27 @@ def test_a_disabled_reporter_writes_nothing(tmp_path):
   reporter.scalars(10, {'generator_loss': 1.5})
   reporter.close()
   assert not (tmp_path / 'tensorboard').exists()
+
+
+def test_tensorboardx_comes_without_torch_and_torch_still_imports_after(tmp_path):
+  # A stand-in torch on the path, so that the test needs no real torch and
+  # fails whether or not one is installed: unguarded, tensorboardX imports it.
+  (tmp_path / 'torch').mkdir()
+  (tmp_path / 'torch' / '__init__.py').write_text('Tensor = object\n')
+  script = (
+    'import sys\n'
+    'from jaxgan.train import reporting\n'
+    'assert reporting.tensorboardX.SummaryWriter\n'
+    "print('torch' in sys.modules)\n"
+    'import torch\n'
+    'print(torch.__file__)\n'
+  )
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), root]))
+  completed = subprocess.run(
+    [sys.executable, '-c', script], env=env, capture_output=True, text=True, timeout=120
+  )
+  assert completed.returncode == 0, completed.stderr[-2000:]
+  imported_with_tensorboardx, torch_file = completed.stdout.split()
+  assert imported_with_tensorboardx == 'False'
+  assert torch_file == str(tmp_path / 'torch' / '__init__.py')

@@ -5,9 +5,32 @@ import sys
 import time
 
 import numpy as np
-import tensorboardX
 import tqdm
 import tqdm.auto
+
+
+def _import_tensorboardx():
+  """tensorboardX, imported without torch unless the program has loaded torch already.
+
+  tensorboardX imports torch whenever it is installed (as on Colab), only to
+  accept torch tensors, which jaxgan never passes; that import costs seconds
+  and hundreds of MB in every run, and jaxgan never uses torch. A `None` in
+  `sys.modules` makes `import torch` fail inside tensorboardX only: it is
+  removed at once, so the program may still import torch afterwards.
+  """
+  if 'torch' in sys.modules:
+    import tensorboardX  # pylint: disable=g-import-not-at-top
+
+    return tensorboardX
+  sys.modules['torch'] = None
+  try:
+    import tensorboardX  # pylint: disable=g-import-not-at-top
+  finally:
+    del sys.modules['torch']
+  return tensorboardX
+
+
+tensorboardX = _import_tensorboardx()
 
 
 def in_notebook() -> bool:
