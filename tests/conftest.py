@@ -46,14 +46,15 @@ from jaxgan import data  # pylint: disable=g-import-not-at-top
 # preinstalls (`.ci/run`, marked `colab_stack`): that the train call computes
 # what an undonated one does (jax 0.7.2 did not, and is why the call copies
 # its state there), the step's values against recorded and hand-computed
-# ones, checkpoints, the optimizers, losses and penalties. About 80 s on 2
-# cores with installing, which is what CI's time leaves; the data pipeline,
-# the loop's resumes and the whole suite there take ten minutes more
-# (`.ci/colab-stack` by hand).
+# ones, the convolutions as XLA compiles them, checkpoints, the optimizers,
+# losses and penalties. About 95 s on 2 cores with installing, which is what
+# CI's time leaves; the data pipeline, the loop's resumes and the whole suite
+# there take ten minutes more (`.ci/colab-stack` by hand).
 _COLAB_STACK_FILES = (
   'test_checkpointing.py',
   'test_classic_state.py',
   'test_compilation.py',
+  'test_convolutions.py',
   'test_losses.py',
   'test_optimizers.py',
   'test_parallel.py',
@@ -82,7 +83,7 @@ _COLAB_STACK_TESTS = tuple(
 
 
 def _in_colab_stack_run(item: pytest.Item) -> bool:
-  test = item.nodeid.split('/')[-1].split('[')[0]
+  test = item.nodeid.split('[')[0].split('/')[-1]
   return test.split('::')[0] in _COLAB_STACK_FILES or test in _COLAB_STACK_TESTS
 
 

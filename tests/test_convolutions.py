@@ -33,6 +33,9 @@ _CONV_CASES = (
   ('k4s2p0_7_ragged', 7, 9, 4, 2, 0),
   ('k3s1p0_5x6', 5, 6, 3, 1, 0),
   ('k4s1p1_6', 6, 6, 4, 1, 1),
+  # PatchGAN's last two layers on 32x32 images: a window larger than the map.
+  ('k4s1p1_4', 4, 4, 4, 1, 1),
+  ('k4s1p1_3', 3, 3, 4, 1, 1),
 )
 
 # (name, height, width, kernel, stride, padding) of the transposed conv's input.
@@ -240,6 +243,23 @@ class ConvFunctionsTest(parameterized.TestCase):
     for line in lines:
       self.assertIn('[b, 0, 1, f]x[0, 1, i, o]->[b, 0, 1, f]', line)
       self.assertIn('lhs_dilate = [1, 1]', line)
+
+  def test_a_window_larger_than_the_map_is_not_swapped_into_a_reversed_one(self):
+    # The input gradient of a stride-1 4x4 convolution of a 4x4 map is a
+    # convolution of the 3x3 dy by the 4x4 kernel: XLA swaps such operands
+    # (a reversed window, on XLA:CPU's slow emitter) unless the input is
+    # padded beforehand. Checked in the compiled program, after XLA's passes.
+    x, kernel = _random(6, (2, 4, 4, 8)), _random(7, (4, 4, 8, 16))
+
+    def loss(x, w):
+      return jnp.sum(jnp.sin(convolutions.conv2d(x, w, stride=1, padding=1)))
+
+    compiled = jax.jit(jax.grad(loss, argnums=(0, 1))).lower(x, kernel).compile().as_text()
+    lines = [line for line in compiled.splitlines() if ' convolution(' in line]
+    self.assertLen(lines, 3)  # Forward, input gradient, kernel gradient.
+    for line in lines:
+      self.assertIn('dim_labels=b01f_01io->b01f', line)
+      self.assertNotIn('rhs_reversal', line)
 
   def test_second_order_gradient_equals_plain(self):
     x, kernel = _random(6, (2, 7, 7, 3)), _random(7, (4, 4, 3, 5))

@@ -26,6 +26,7 @@ Padding follows PyTorch: `conv2d(padding=p)` pads p zeros on each side,
 """
 
 import functools
+import math
 from typing import Any, Callable
 
 import flax.linen as nn
@@ -49,6 +50,18 @@ def _canonical_conv(
   lhs: Array, rhs: Array, *, strides=(1, 1), padding=((0, 0), (0, 0)), rhs_dilation=(1, 1)
 ) -> Array:
   """The only convolution call in the fast path: NHWC x HWIO -> NHWC, no lhs dilation."""
+  # XLA's algebraic simplifier swaps a convolution's operands when the
+  # window covers more positions than the unpadded input does (the input
+  # gradient of a stride-1 4x4 convolution of a 4x4 map, in PatchGAN's last
+  # two layers): the swapped convolution has a reversed window and runs on
+  # XLA:CPU's generic emitter (that layer's gradient took 5 times as long
+  # at CycleGAN's sizes). Padded beforehand, behind a barrier that keeps the
+  # pad from being folded back into the convolution, the input stays the
+  # larger operand.
+  window = math.prod((k - 1) * d + 1 for k, d in zip(rhs.shape[:2], rhs_dilation))
+  if window > math.prod(lhs.shape[1:3]) and any(p != (0, 0) for p in padding):
+    lhs = lax.optimization_barrier(jnp.pad(lhs, ((0, 0), *padding, (0, 0))))
+    padding = ((0, 0), (0, 0))
   return lax.conv_general_dilated(
     lhs,
     rhs,
