@@ -47,7 +47,7 @@ from jaxgan import data  # pylint: disable=g-import-not-at-top
 # what an undonated one does (jax 0.7.2 did not, and is why the call copies
 # its state there), the step's values against recorded and hand-computed
 # ones, the convolutions as XLA compiles them, checkpoints, the optimizers,
-# losses and penalties. About 95 s on 2 cores with installing, which is what
+# losses and penalties. About 100 s on 2 cores with installing, which is what
 # CI's time leaves; the data pipeline, the loop's resumes and the whole suite
 # there take ten minutes more (`.ci/colab-stack` by hand).
 _COLAB_STACK_FILES = (
