@@ -310,17 +310,15 @@ class TorchTimed:
     )
     # Each stream's images, (C, H, W), read as the jaxgan row's experiment
     # reads them, without starting XLA in this process (no mesh, no traced init).
+    shapes = torch_image_shapes(config, streams=('real',) if classic else None)
+    # Seeded before the networks are drawn, so that their init is the run's.
+    torch.manual_seed(config.seed)
     if classic:
-      shapes = {'real': torch_image_shapes(config, streams=('real',))['real']}
       networks = classic_networks(reference, config, shapes['real'])
       self.step = classic_train_step(
         reference, config, *networks, compile_networks=compile_networks, options=options
       )
-      torch.manual_seed(config.seed)
     else:
-      shapes = torch_image_shapes(config)
-      # Seeded before the networks are drawn, so that their init is the run's.
-      torch.manual_seed(config.seed)
       self.step = reference.TrainStep(
         config, shapes, compile=compile_networks, fused_adam='fused' in options
       )

@@ -290,14 +290,17 @@ class LinearDiscriminator(nn.Module):
     return x.reshape(x.shape[0], -1) @ w + b
 
 
-def linear_gan_step(**options):
-  """One step of the constant G and linear D on a fixed batch: (D after it, G after it, metrics)."""
+def linear_gan_step(generator=None, latent_dim=3, **options):
+  """One step of G (constant unless given) and the linear D on a fixed batch.
+
+  Returns (D after it, G after it, metrics).
+  """
   gan = model_lib.GAN(
-    generator=ConstantGenerator(),
+    generator=generator or ConstantGenerator(),
     discriminator=LinearDiscriminator(),
     generator_optimizer=PENALTY_SGD,
     discriminator_optimizer=PENALTY_SGD,
-    latent_dim=3,
+    latent_dim=latent_dim,
     loss=losses.ADVERSARIAL_LOSSES['wasserstein'],
     **options,
   )
@@ -387,24 +390,14 @@ def test_g_reusing_ds_fakes_steps_on_the_z_that_d_saw(reuses):
   # which reveals the mean z of D's fakes; G's loss -mean(w' . z A) then
   # moves A by lr * outer(mean z of G's batch, w'). Reusing D's fakes, the
   # two means are the same z; drawing fresh z, they are not.
-  gan = model_lib.GAN(
-    generator=LinearGenerator(),
-    discriminator=LinearDiscriminator(),
-    generator_optimizer=PENALTY_SGD,
-    discriminator_optimizer=PENALTY_SGD,
-    latent_dim=4,
-    loss=losses.ADVERSARIAL_LOSSES['wasserstein'],
-    generator_reuses_fakes=reuses,
+  d_params, g_params, metrics = linear_gan_step(
+    generator=LinearGenerator(), latent_dim=4, generator_reuses_fakes=reuses
   )
-  mesh = parallel.make_data_mesh()
-  state, train_step = setup_gan(gan, mesh)
-  state, metrics = train_step(state, shard(mesh, {step_lib.REAL: {'image': linear_reals()}}))
-  state, metrics = jax.device_get((state, metrics))
   lr, w = PENALTY_LEARNING_RATE, LINEAR_W.astype(np.float64)
-  new_w = np.asarray(state.discriminator_params['w'], np.float64)
+  new_w = np.asarray(d_params['w'], np.float64)
   mean_real = linear_reals().reshape(8, 4).astype(np.float64).mean(axis=0)
   mean_z_of_d = np.linalg.solve(LINEAR_A.T.astype(np.float64), (w - new_w) / lr + mean_real)
-  moved = np.asarray(state.generator_params['a'], np.float64) - LINEAR_A
+  moved = np.asarray(g_params['a'], np.float64) - LINEAR_A
   # G's loss through the updated D, at the fakes it was computed on.
   if reuses:
     np.testing.assert_allclose(moved, lr * np.outer(mean_z_of_d, new_w), rtol=1e-4, atol=1e-6)

@@ -180,10 +180,7 @@ def check_family(spec: str, config, num_steps: int, every: int) -> None:
   experiment = experiment_lib.prepare(config, mesh=mesh)
   state = experiment.init(config.seed)
   call = steps.make_train_call(experiment.model, mesh, experiment.state_partition)
-  shapes = {}
-  for name, info in experiment.datasets.items():
-    height, width, channels = info.shape
-    shapes[name] = (channels, height, width)
+  shapes = speed.torch_image_shapes(config)
   module = cyclegan if config.family == 'cyclegan' else stylegan
   torch.manual_seed(config.seed)
   torch_step = module.TrainStep(config, shapes)

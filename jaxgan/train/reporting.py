@@ -18,15 +18,14 @@ def _import_tensorboardx():
   makes `import torch` fail inside tensorboardX only: it is removed at once,
   so the program may still import torch afterwards.
   """
-  if 'torch' in sys.modules:
-    import tensorboardX  # pylint: disable=g-import-not-at-top
-
-    return tensorboardX
-  sys.modules['torch'] = None
+  block_torch = 'torch' not in sys.modules
+  if block_torch:
+    sys.modules['torch'] = None
   try:
     import tensorboardX  # pylint: disable=g-import-not-at-top
   finally:
-    del sys.modules['torch']
+    if block_torch:
+      del sys.modules['torch']
   return tensorboardX
 
 
