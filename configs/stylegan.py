@@ -73,8 +73,9 @@ def get_config():
   config.conv_implementation = 'auto'
 
   # Regularisers. R1 on the reals, gamma / 2 E||grad D||^2, every
-  # r1_interval steps (times the interval; >1 is StyleGAN2's lazy R1, which
-  # also scales D's lr by c = interval / (interval + 1) and its betas to the c).
+  # r1_interval steps (times the interval; >1 is StyleGAN2's lazy R1: an
+  # optimizer update of its own after D's main one, with D's lr scaled by
+  # c = interval / (interval + 1) and its betas raised to the c).
   config.r1_gamma = 10.0
   config.r1_interval = 1
   # StyleGAN2's path length regulariser (0: off), every path_length_interval

@@ -22,10 +22,12 @@ length regulariser, no style mixing) is one flag set away:
   python train.py --config=configs/stylegan2.py --config.mapping_layers=2 \
       --config.path_length_weight=0 --config.mixing_probability=0
 
-On 2 CPU cores alone (2026-12-02, jax 0.10.2): 21 steps/s, 19.9 minutes
-in all. Its evaluation of G's moving average on 10,000 samples: FID 192.0,
-precision 0.70, recall 0.017, all 10 digits (KL from uniform 0.19):
-behind configs/stylegan.py's FID 97.7 at the same size and length
+On 2 CPU cores alone (2026-12-03, jax 0.10.2, an AVX2-only AMD EPYC, with
+the lazy regularisers' own updates): 15 steps/s, 28.1 minutes in all (on
+the earlier development machine, 21 steps/s and 19.9 minutes). Its
+evaluation of G's moving average on 10,000 samples: FID 184.3, precision
+0.71, recall 0.003, all 10 digits (KL from uniform 0.20): behind
+configs/stylegan.py's FID 97.7 at the same size and length
 (benchmarks/results/stylegan_mnist.md, with its pictures). Like it, G
 draws one or two shapes for the first several thousand steps.
 """

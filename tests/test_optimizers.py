@@ -52,6 +52,16 @@ def test_schedule_counts_train_steps_not_critic_updates():
   np.testing.assert_allclose(critic, generator, atol=1e-6)
 
 
+def test_a_lazily_regularised_schedule_stretches_by_its_extra_updates():
+  # StyleGAN2's lazy R1 every 16 steps: 17 updates per 16 steps, so a
+  # 32-step warm-up and a 32-step decay last 34 updates each.
+  settings = default.optimizer_config(1.0, warmup_steps=32, decay_to_zero_steps=32)
+  values = rates(settings, 160, updates_per_step=17 / 16, counts=range(171))
+  np.testing.assert_allclose(values[:35], np.linspace(0.0, 1.0, 35), atol=1e-6)
+  np.testing.assert_allclose(values[34:137], 1.0)
+  np.testing.assert_allclose(values[136:], np.linspace(1.0, 0.0, 35), atol=1e-6)
+
+
 def test_rmsprop_is_pytorchs_form():
   settings = default.optimizer_config(0.1, name='rmsprop', decay=0.9)
   optimizer = optimizers.make_optimizer(settings, num_steps=10)

@@ -135,14 +135,66 @@ def test_lazy_r1_fires_every_interval_with_the_interval_scaled_weight(stepped):
     np.testing.assert_allclose(m['r1_term'], 4.0 / 2 * 2 * m['r1_penalty'], rtol=1e-6)
   # Step 1 reports (and the state keeps) step 0's value.
   assert metrics[1]['r1_penalty'] == metrics[0]['r1_penalty'] == states[1].latest['r1_penalty']
-  # Step 0's penalty is E||grad_x D(x)||^2 of D before the step, on step 0's reals.
+  # What the penalty is, and from which D: test_lazy_r1_updates_from_the_main_updates_result.
+
+
+def test_lazy_regularisers_take_an_adam_update_of_their_own(stepped):
+  # R1 and the path length every 2 steps: steps 0 and 2 take two updates of
+  # each network (main, then regulariser), step 1 one, as NVlabs' phases.
+  _, states, _ = stepped
+  counts = lambda opt_state: int(optax.tree_utils.tree_get(opt_state, 'count'))
+  for network in ('discriminator_opt_state', 'generator_opt_state'):
+    assert [counts(getattr(s, network)) for s in states] == [0, 2, 3, 5], network
+
+
+def test_lazy_r1_updates_from_the_main_updates_result(stepped):
+  # Step 0 is R1's: D's optimizer takes the main loss's gradient at p, then
+  # R1's (times gamma / 2 * interval) at the result p1, with one optimizer
+  # state (NVlabs' 'Dmain' then 'Dreg'); not one update on their sum at p.
+  gan, states, metrics = stepped
+  before = states[0]
   reals = steps.to_float_images(image_batch(16, 0)[model_lib.REAL]['image'])[0, 0]
-  d = lambda x: gan.judge(states[0].discriminator_params, x)
-  np.testing.assert_allclose(
-    metrics[0]['r1_penalty'],
-    float(jax.jit(penalties.r1_penalty, static_argnums=0)(d, reals)),
-    rtol=1e-4,
+  step_key = jax.random.fold_in(jax.random.wrap_key_data(before.key), 0)
+  keys = parallel.example_keys(
+    jax.random.fold_in(step_key, model_lib._DISCRIMINATOR_PHASE), first_example=0, batch_size=16
   )
+  optimizer, weight = gan.discriminator_optimizer, 4.0 / 2 * 2
+
+  @jax.jit
+  def hand_computed(generator_params, params, opt_state):
+    fakes, _, _ = gan._generate(generator_params, keys)
+
+    def loss(p):
+      return jnp.mean(jax.nn.softplus(gan.judge(p, fakes))) + jnp.mean(
+        jax.nn.softplus(-gan.judge(p, reals))
+      )
+
+    def r1_term(p):
+      return weight * penalties.r1_penalty(lambda x: gan.judge(p, x), reals)
+
+    def update(p, grads, state):
+      updates, state = optimizer.update(grads, state, p)
+      return optax.apply_updates(p, updates), state
+
+    main, main_state = update(params, jax.grad(loss)(params), opt_state)
+    term, grads = jax.value_and_grad(r1_term)(main)
+    two_updates, _ = update(main, grads, main_state)
+    one_update, _ = update(params, jax.grad(lambda p: loss(p) + r1_term(p))(params), opt_state)
+    return two_updates, one_update, term
+
+  expected, summed, term = hand_computed(
+    before.generator_params, before.discriminator_params, before.discriminator_opt_state
+  )
+  np.testing.assert_allclose(metrics[0]['r1_term'], term, rtol=1e-5)
+  jax.tree.map(
+    lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6),
+    states[1].discriminator_params,
+    expected,
+  )
+  gap = max(
+    float(np.max(np.abs(a - b))) for a, b in zip(jax.tree.leaves(expected), jax.tree.leaves(summed))
+  )
+  assert gap > 1e-4, 'the test cannot tell the two forms apart'
 
 
 def test_the_path_length_mean_moves_by_its_decay_on_regularised_steps_only(stepped):

@@ -31,15 +31,16 @@ scaled by gain * lr_mul / sqrt(fan_in) at run time, biases scaled by lr_mul.
 A step: D first, on reals and on fakes of G as it stands (each z's w mixed
 with a second z's from a random crossover layer with the config's
 probability; fresh noise), the logistic loss softplus(D(G(z))) +
-softplus(-D(x)), plus R1 = gamma / 2 E||grad_x D(x)||^2 on the reals every
-`r1_interval` steps (times the interval); one Adam step (NVlabs' lazy
-scaling of its rate and betas when the interval is above 1). Then G, with
-fresh z, mixing and noise, on softplus(-D(G(z))) through the D just
-updated, plus, every `path_length_interval` steps, StyleGAN2's path length
-penalty on batch // shrink examples (times the weight and the interval);
-one Adam step. Then the running mean of w moves toward the batch's mean
-unmixed w (decay 0.995), and G's moving average takes NVlabs' half-life
-(with StyleGAN2-ADA's ramp-up if the config sets it).
+softplus(-D(x)), and R1 = gamma / 2 E||grad_x D(x)||^2 on the reals: in that
+loss with an `r1_interval` of 1, else every `r1_interval` steps (times the
+interval) in an Adam step of its own from the updated D (NVlabs' lazy
+regularisation, with its scaling of the rate and betas). Then G, with fresh
+z, mixing and noise, on softplus(-D(G(z))) through the D just updated, and
+StyleGAN2's path length penalty on batch // shrink examples (times the
+weight and the interval) in the same way. Then the running mean of w moves
+toward the batch's mean unmixed w (decay 0.995), and G's moving average
+takes NVlabs' half-life (with StyleGAN2-ADA's ramp-up if the config sets
+it).
 
 What differs from jaxgan's step:
 - Images are NCHW rather than NHWC; D's dense layer after its last conv
@@ -641,6 +642,18 @@ class TrainStep:
     self.path_length_mean = mean.detach()
     return (lengths - mean).square().mean(), lengths.mean().detach()
 
+  def _r1_penalty(self, reals: torch.Tensor, real_out: torch.Tensor) -> torch.Tensor:
+    """E||grad_x D(x)||^2 for reals that require grad and D's outputs on them."""
+    (grads,) = torch.autograd.grad(real_out.sum(), reals, create_graph=True)
+    return grads.square().sum(dim=(1, 2, 3)).mean()
+
+  def _path_length_term(self, local_batch: int, out: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The path length penalty times its weight and interval; its values go into `out`."""
+    shrunk = max(local_batch // self.path_length_batch_shrink, 1)
+    penalty, lengths = self._path_length_penalty(shrunk)
+    out['path_length'], out['path_length_penalty'] = lengths, penalty.detach()
+    return penalty * self.path_length_weight * self.path_length_interval
+
   def __call__(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     reals = common.to_float_images(batch[REAL])
     local_batch = reals.shape[0]
@@ -651,8 +664,9 @@ class TrainStep:
       ws, _ = self._draw_ws(local_batch)
       fakes = self._synthesis(ws)
     r1_due = bool(self.r1_gamma) and self.step % self.r1_interval == 0
+    lazy_r1 = self.r1_interval > 1
     self.discriminator_optimizer.zero_grad(set_to_none=True)
-    if r1_due:
+    if r1_due and not lazy_r1:
       reals.requires_grad_(True)
       # The eager D: R1's double backward is not for torch.compile.
       real_out = self.discriminator(reals)
@@ -661,13 +675,20 @@ class TrainStep:
     fake_out = self._judge(fakes)
     loss = F.softplus(fake_out).mean() + F.softplus(-real_out).mean()
     out['discriminator_loss'] = loss.detach()
-    if r1_due:
-      (grads,) = torch.autograd.grad(real_out.sum(), reals, create_graph=True)
-      r1 = grads.square().sum(dim=(1, 2, 3)).mean()
+    if r1_due and not lazy_r1:
+      r1 = self._r1_penalty(reals, real_out)
       out['r1_penalty'] = r1.detach()
-      loss = loss + self.r1_gamma / 2 * self.r1_interval * r1
+      loss = loss + self.r1_gamma / 2 * r1
     loss.backward()
     self.discriminator_optimizer.step()
+    if r1_due and lazy_r1:
+      # NVlabs' 'Dreg': R1 alone, an Adam step of its own from the updated D.
+      self.discriminator_optimizer.zero_grad(set_to_none=True)
+      reals = reals.detach().requires_grad_(True)
+      r1 = self._r1_penalty(reals, self.discriminator(reals))
+      out['r1_penalty'] = r1.detach()
+      (self.r1_gamma / 2 * self.r1_interval * r1).backward()
+      self.discriminator_optimizer.step()
     if self.discriminator_schedule is not None:
       self.discriminator_schedule.step()
 
@@ -677,14 +698,18 @@ class TrainStep:
     fake_out = self._judge(self._synthesis(ws))
     loss = F.softplus(-fake_out).mean()
     out['generator_loss'] = loss.detach()
-    if self.path_length_weight and self.step % self.path_length_interval == 0:
-      shrunk = max(local_batch // self.path_length_batch_shrink, 1)
-      penalty, lengths = self._path_length_penalty(shrunk)
-      out['path_length'], out['path_length_penalty'] = lengths, penalty.detach()
-      loss = loss + penalty * self.path_length_weight * self.path_length_interval
+    pl_due = bool(self.path_length_weight) and self.step % self.path_length_interval == 0
+    lazy_path_length = self.path_length_interval > 1
+    if pl_due and not lazy_path_length:
+      loss = loss + self._path_length_term(local_batch, out)
     # Only G's gradients, as jax.grad with respect to G's parameters.
     loss.backward(inputs=self._generator_params)
     self.generator_optimizer.step()
+    if pl_due and lazy_path_length:
+      # NVlabs' 'Greg': the penalty alone, an Adam step of its own from the updated G.
+      self.generator_optimizer.zero_grad(set_to_none=True)
+      self._path_length_term(local_batch, out).backward(inputs=self._generator_params)
+      self.generator_optimizer.step()
     if self.generator_schedule is not None:
       self.generator_schedule.step()
 

@@ -54,36 +54,40 @@ def check_optimizer(settings: ml_collections.ConfigDict, *, field: str, num_step
 
 
 def learning_rate_schedule(
-  settings: ml_collections.ConfigDict, *, num_steps: int, updates_per_step: int = 1
+  settings: ml_collections.ConfigDict, *, num_steps: int, updates_per_step: float = 1
 ) -> float | optax.Schedule:
   """The learning rate as optax takes it: a float, or a schedule of the update count.
 
   Args:
     settings: the optimizer's ConfigDict.
     num_steps: the run's length in train steps (`config.num_steps`).
-    updates_per_step: optimizer updates per train step (D's critic steps).
+    updates_per_step: optimizer updates per train step (D's critic steps;
+      (interval + 1) / interval for StyleGAN2's lazily regularised networks),
+      by which the schedule's lengths in steps become counts of updates,
+      rounded.
   """
   rate = settings.learning_rate
   warmup, decay = settings.get('warmup_steps', 0), settings.get('decay_to_zero_steps', 0)
   if not warmup and not decay:
     return rate
+  updates = lambda steps: round(steps * updates_per_step)
   pieces, boundaries = [], []
   if warmup:
-    pieces.append(optax.linear_schedule(0.0, rate, warmup * updates_per_step))
-    boundaries.append(warmup * updates_per_step)
+    pieces.append(optax.linear_schedule(0.0, rate, updates(warmup)))
+    boundaries.append(updates(warmup))
   constant = num_steps - warmup - decay
   if constant:
     pieces.append(optax.constant_schedule(rate))
-    boundaries.append((warmup + constant) * updates_per_step)
+    boundaries.append(updates(warmup + constant))
   if decay:
-    pieces.append(optax.linear_schedule(rate, 0.0, decay * updates_per_step))
+    pieces.append(optax.linear_schedule(rate, 0.0, updates(num_steps) - updates(num_steps - decay)))
   else:
     boundaries.pop()
   return optax.join_schedules(pieces, boundaries) if len(pieces) > 1 else pieces[0]
 
 
 def make_optimizer(
-  settings: ml_collections.ConfigDict, *, num_steps: int, updates_per_step: int = 1
+  settings: ml_collections.ConfigDict, *, num_steps: int, updates_per_step: float = 1
 ) -> optax.GradientTransformation:
   """The optax transform that `settings` describes (see the module docstring)."""
   rate = learning_rate_schedule(settings, num_steps=num_steps, updates_per_step=updates_per_step)

@@ -137,16 +137,20 @@ def data_streams(config: ml_collections.ConfigDict) -> dict[str, families.DataSt
 def lazy_optimizer(settings: ml_collections.ConfigDict, *, interval: int, num_steps: int):
   """An optimizer for a network regularised every `interval` steps (NVlabs' lazy regularisation).
 
-  With interval > 1, the learning rate is multiplied by c = interval /
-  (interval + 1) and Adam's betas raised to the power c, as NVlabs does so
-  that the regularised run follows the plain one's schedule.
+  With interval > 1 the network takes interval + 1 optimizer updates every
+  `interval` steps (the regulariser's update is one of its own), so the
+  learning rate is multiplied by c = interval / (interval + 1) and Adam's
+  betas raised to the power c, as NVlabs does, so that the regularised run
+  follows the plain one's schedule; a warm-up or decay, counted in updates,
+  is stretched by 1 / c likewise.
   """
-  if interval > 1:
-    c = interval / (interval + 1)
-    settings = ml_collections.ConfigDict(settings.to_dict())
-    settings.learning_rate = settings.learning_rate * c
-    settings.b1, settings.b2 = settings.b1**c, settings.b2**c
-  return optimizers.make_optimizer(settings, num_steps=num_steps)
+  if interval <= 1:
+    return optimizers.make_optimizer(settings, num_steps=num_steps)
+  c = interval / (interval + 1)
+  settings = ml_collections.ConfigDict(settings.to_dict())
+  settings.learning_rate = settings.learning_rate * c
+  settings.b1, settings.b2 = settings.b1**c, settings.b2**c
+  return optimizers.make_optimizer(settings, num_steps=num_steps, updates_per_step=1 / c)
 
 
 def build(

@@ -6,13 +6,17 @@ NVlabs/stylegan2-ada-pytorch), D first, then G, as the library's families
 do:
 
 * D: the non-saturating logistic loss, softplus(D(G(z))) + softplus(-D(x)),
-  plus R1 = gamma / 2 E||grad_x D(x)||^2 on the reals. StyleGAN takes R1 every
-  step; StyleGAN2 lazily, every `r1_interval` steps, multiplied by the
-  interval. Lazy steps are chosen with `lax.cond` on the step number, so the
-  step compiles once and the other steps skip the double backward pass.
+  plus R1 = gamma / 2 E||grad_x D(x)||^2 on the reals. StyleGAN takes R1 in
+  every step's loss; StyleGAN2 lazily: every `r1_interval` steps, R1 times
+  the interval gets an optimizer update of its own after the main one, from
+  D as that update left it (NVlabs' 'Dreg' phase; the same optimizer and
+  state, so Adam counts two updates on those steps). Lazy steps are chosen
+  with `lax.cond` on the step number, so the step compiles once and the
+  other steps skip the double backward pass.
 * G: the non-saturating loss softplus(-D(G(z))), and StyleGAN2's path
-  length regulariser every `path_length_interval` steps, multiplied by the
-  interval (see `StyleGAN.train_step`).
+  length regulariser, in the same way: in the loss with an interval of 1,
+  else an update of its own every `path_length_interval` steps, multiplied
+  by the interval (NVlabs' 'Greg').
 * Style mixing: with probability `mixing_probability` an example's ws take
   a second z's w from a crossover layer drawn uniformly in [1, num_ws).
 * The running mean of w (NVlabs' `dlatent_avg`, the truncation trick's
@@ -20,18 +24,16 @@ do:
 * A moving average of G with NVlabs' half-life in images (`ema_beta`); the
   samples and evaluations use it.
 
-Departures: NVlabs takes a lazy regulariser's step as an optimizer step of
-its own (a second Adam update on the penalty alone); here the penalty is
-added to that step's loss, one update. The path length mean and the
-running mean of w are averaged over the global batch (NVlabs keeps them per
-GPU), and the path length batch is `local_batch // batch_shrink` examples
-of each device, so that 8 devices give the 1-device result when the
-shrink divides the local batch. The minibatch stddev layer groups each
-device's own examples, as NVlabs' per-GPU batches do: with it, a run on
-more devices differs from a run on one. As in NVlabs, R1 and the path
-lengths are the gradients of sums over the batch, so D's minibatch stddev
-layer leaks a little of the other examples into each example's R1 gradient
-(`penalties` explains why that is exact only for D without such layers).
+Departures: the path length mean and the running mean of w are averaged over
+the global batch (NVlabs keeps them per GPU), and the path length batch is
+`local_batch // batch_shrink` examples of each device, so that 8 devices
+give the 1-device result when the shrink divides the local batch. The
+minibatch stddev layer groups each device's own examples, as NVlabs' per-GPU
+batches do: with it, a run on more devices differs from a run on one. As in
+NVlabs, R1 and the path lengths are the gradients of sums over the batch, so
+D's minibatch stddev layer leaks a little of the other examples into each
+example's R1 gradient (`penalties` explains why that is exact only for D
+without such layers).
 
 Randomness: every draw of a step (each example's z, second z, mixing draw,
 crossover, noise and path length noise) comes from a key per example, the
@@ -324,6 +326,40 @@ class StyleGAN:
     ws, w = self._draw_ws(params, keys)
     return self.synthesize(params, ws, self._noise_keys(keys)), ws, w
 
+  def _update(
+    self, optimizer: optax.GradientTransformation, objective: Any, params: Any, opt_state: Any
+  ) -> tuple[Any, Any, Any, Any]:
+    """One optimizer update on `objective` (params -> (loss, aux)), gradients averaged over devices.
+
+    Returns:
+      (params, opt_state, aux, the averaged gradients).
+    """
+    (_, aux), grads = jax.value_and_grad(objective, has_aux=True)(params)
+    grads = lax.pmean(grads, parallel.DATA_AXIS)
+    updates, opt_state = optimizer.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state, aux, grads
+
+  def _lazy_update(
+    self,
+    due: jax.Array,
+    optimizer: optax.GradientTransformation,
+    objective: Any,
+    params: Any,
+    opt_state: Any,
+    skipped: Any,
+  ) -> tuple[Any, Any, Any]:
+    """`_update` where `due`; elsewhere params and opt_state unchanged and `skipped` as aux.
+
+    `lax.cond`, not a select: the steps without the regulariser skip its
+    (double backward) pass.
+    """
+
+    def update(operand):
+      new_params, new_opt_state, aux, _ = self._update(optimizer, objective, *operand)
+      return new_params, new_opt_state, aux
+
+    return lax.cond(due, update, lambda operand: (*operand, skipped), (params, opt_state))
+
   def train_step(
     self, state: StyleGANState, batch: families.Batch
   ) -> tuple[StyleGANState, families.Metrics]:
@@ -336,8 +372,9 @@ class StyleGAN:
     Returns:
       The new state, and metrics averaged over the global batch.
       'r1_penalty', 'path_length' and 'path_length_penalty' are the
-      latest regularised step's; 'r1_term' and 'path_length_term', what
-      this step added to D's and G's losses (0 on steps without them).
+      latest regularised step's; 'r1_term' and 'path_length_term', the
+      regularisers' weighted terms that this step minimised, in the loss or
+      in an update of their own (0 on steps without them).
     """
     reals = batch[REAL][IMAGE][0]
     local_batch = reals.shape[0]
@@ -355,6 +392,11 @@ class StyleGAN:
     fakes = lax.stop_gradient(fakes)
     r1_weight = self.r1_gamma / 2 * self.r1_interval
     r1_due = state.step % self.r1_interval == 0
+    lazy_r1 = bool(self.r1_gamma) and self.r1_interval > 1
+
+    def r1_terms(params):
+      r1 = penalties.r1_penalty(lambda x: self.judge(params, x), reals)
+      return {'r1_penalty': r1, 'r1_term': r1_weight * r1}
 
     def discriminator_objective(params):
       real_out, fake_out = self.judge(params, reals), self.judge(params, fakes)
@@ -364,34 +406,45 @@ class StyleGAN:
         'd_real': jnp.mean(jax.nn.sigmoid(real_out)),
         'd_fake': jnp.mean(jax.nn.sigmoid(fake_out)),
       }
-      if self.r1_gamma:
-        r1 = lambda: penalties.r1_penalty(lambda x: self.judge(params, x), reals)
-        if self.r1_interval > 1:
-          r1_value = lax.cond(r1_due, r1, lambda: jnp.zeros((), jnp.float32))
-        else:
-          r1_value = r1()
-        terms['r1_penalty'] = r1_value
-        terms['r1_term'] = r1_weight * r1_value
+      if self.r1_gamma and not lazy_r1:
+        terms.update(r1_terms(params))
         loss = loss + terms['r1_term']
       return loss, terms
 
-    (_, discriminator_terms), discriminator_grads = jax.value_and_grad(
-      discriminator_objective, has_aux=True
-    )(state.discriminator_params)
-    discriminator_grads = lax.pmean(discriminator_grads, axis)
-    updates, discriminator_opt_state = self.discriminator_optimizer.update(
-      discriminator_grads, state.discriminator_opt_state, state.discriminator_params
+    discriminator_params, discriminator_opt_state, discriminator_terms, discriminator_grads = (
+      self._update(
+        self.discriminator_optimizer,
+        discriminator_objective,
+        state.discriminator_params,
+        state.discriminator_opt_state,
+      )
     )
-    discriminator_params = optax.apply_updates(state.discriminator_params, updates)
+    if lazy_r1:
+      # NVlabs' 'Dreg': R1 alone, from D as the main update left it.
+      def r1_objective(params):
+        terms = r1_terms(params)
+        return terms['r1_term'], terms
+
+      discriminator_params, discriminator_opt_state, terms = self._lazy_update(
+        r1_due,
+        self.discriminator_optimizer,
+        r1_objective,
+        discriminator_params,
+        discriminator_opt_state,
+        skipped={'r1_penalty': jnp.zeros(()), 'r1_term': jnp.zeros(())},
+      )
+      discriminator_terms.update(terms)
 
     # G: through the D just updated.
     generator_keys = phase_keys(_GENERATOR_PHASE, local_batch, first_example)
-    path_length = self.path_length_weight > 0
     pl_batch = max(local_batch // self.path_length_batch_shrink, 1)
     pl_keys = phase_keys(_PATH_LENGTH_PHASE, pl_batch, parallel.first_example(pl_batch))
     pl_due = state.step % self.path_length_interval == 0
+    path_length = self.path_length_weight > 0
+    lazy_path_length = path_length and self.path_length_interval > 1
 
     def path_length_terms(params):
+      """The penalty's terms, and the path length mean it moved (no gradient through it)."""
       ws, _ = self._draw_ws(params, pl_keys)
       noise_keys = self._noise_keys(pl_keys)
       height, width = self.image_shape[:2]
@@ -404,33 +457,51 @@ class StyleGAN:
         state.path_length_mean, lax.pmean(jnp.mean(lengths), axis), self.path_length_decay
       )
       penalty = lax.pmean(jnp.mean(jnp.square(lengths - mean)), axis)
-      return penalty, mean, lax.pmean(jnp.mean(lengths), axis)
-
-    def no_path_length(params):
-      del params
-      return jnp.zeros((), jnp.float32), state.path_length_mean, jnp.zeros((), jnp.float32)
+      terms = {
+        'path_length': lax.pmean(jnp.mean(lengths), axis),
+        'path_length_penalty': penalty,
+        'path_length_term': penalty * self.path_length_weight * self.path_length_interval,
+      }
+      return terms, lax.stop_gradient(mean)
 
     def generator_objective(params):
       fake, _, w = self._generate(params, generator_keys)
       loss = jnp.mean(jax.nn.softplus(-self.judge(discriminator_params, fake)))
       terms = {'generator_loss': loss}
       pl_mean = state.path_length_mean
-      if path_length:
-        penalty, pl_mean, lengths = lax.cond(pl_due, path_length_terms, no_path_length, params)
-        terms['path_length'] = lengths
-        terms['path_length_penalty'] = penalty
-        terms['path_length_term'] = penalty * self.path_length_weight * self.path_length_interval
+      if path_length and not lazy_path_length:
+        pl_terms, pl_mean = path_length_terms(params)
+        terms.update(pl_terms)
         loss = loss + terms['path_length_term']
-      return loss, (terms, lax.stop_gradient(w), lax.stop_gradient(pl_mean))
+      return loss, (terms, lax.stop_gradient(w), pl_mean)
 
-    (_, (generator_terms, w, pl_mean)), generator_grads = jax.value_and_grad(
-      generator_objective, has_aux=True
-    )(state.generator_params)
-    generator_grads = lax.pmean(generator_grads, axis)
-    updates, generator_opt_state = self.generator_optimizer.update(
-      generator_grads, state.generator_opt_state, state.generator_params
+    generator_params, generator_opt_state, (generator_terms, w, pl_mean), generator_grads = (
+      self._update(
+        self.generator_optimizer,
+        generator_objective,
+        state.generator_params,
+        state.generator_opt_state,
+      )
     )
-    generator_params = optax.apply_updates(state.generator_params, updates)
+    if lazy_path_length:
+      # NVlabs' 'Greg': the penalty alone, from G as the main update left it.
+      def path_length_objective(params):
+        terms, mean = path_length_terms(params)
+        return terms['path_length_term'], (terms, mean)
+
+      zero = jnp.zeros((), jnp.float32)
+      generator_params, generator_opt_state, (terms, pl_mean) = self._lazy_update(
+        pl_due,
+        self.generator_optimizer,
+        path_length_objective,
+        generator_params,
+        generator_opt_state,
+        skipped=(
+          {'path_length': zero, 'path_length_penalty': zero, 'path_length_term': zero},
+          state.path_length_mean,
+        ),
+      )
+      generator_terms.update(terms)
 
     # The running mean of w moves toward the global batch's mean w.
     w_avg = lerp(lax.pmean(jnp.mean(w, axis=0), axis), state.w_avg, self.w_avg_decay)
