@@ -235,8 +235,8 @@ def test_f_takes_digits_off_their_textures_and_keeps_them_legible(tmp_path, data
   # at this length F keeps the digit about as well as gray conversion does,
   # no better to be relied on, and takes the textures off: FID a fifth of
   # the baseline's. With the cycle loss's sign flipped (training broken on
-  # purpose), 0.135 and FID 1303, which fails both assertions
-  # (benchmarks/results/cyclegan_mnist.md).
+  # purpose), 0.119 and FID 1268 on that EPYC (0.135 and 1303 on the other),
+  # which fail both assertions (benchmarks/results/cyclegan_mnist.md).
   config = cyclegan_mnist.get_config()
   config.data.data_dir = data_dir
   config.update(
