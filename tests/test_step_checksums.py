@@ -9,9 +9,10 @@ statistics and moving average with those recorded in
 refactor that changes what any network or step computes fails here.
 
 The recorded figures are XLA:CPU's, with the jax version and the kind of CPU
-(model name and widest vector unit) the file names; other backends round differently, so the test runs on the
-CPU only, and another jax version or another CPU (XLA:CPU compiles for the
-CPU it runs on) is held to a loose tolerance (`OTHER_VERSION_RTOL`).
+(model name and widest vector unit) the file names; other backends round
+differently, so the test runs on the CPU only, and another jax version or
+another CPU (XLA:CPU compiles for the CPU it runs on) is held to a loose
+tolerance (`OTHER_VERSION_RTOL`).
 After the move every case was bit-identical. The file was re-recorded on an
 AMD EPYC (2026-12-02) from code that still matched the pre-move record bit
 for bit on the earlier development machine (stop 21's CI, jax 0.10.2);
