@@ -127,6 +127,12 @@ def stepped():
   return gan, states, metrics
 
 
+def step_zero_keys(state, phase):
+  """The per-example keys that step 0 draws a phase's 16 examples from, as the step folds them."""
+  step_key = jax.random.fold_in(jax.random.wrap_key_data(state.key), 0)
+  return parallel.example_keys(jax.random.fold_in(step_key, phase), first_example=0, batch_size=16)
+
+
 def test_lazy_r1_fires_every_interval_with_the_interval_scaled_weight(stepped):
   gan, states, metrics = stepped
   assert [m['r1_term'] > 0 for m in metrics] == [True, False, True]
@@ -154,10 +160,7 @@ def test_lazy_r1_updates_from_the_main_updates_result(stepped):
   gan, states, metrics = stepped
   before = states[0]
   reals = steps.to_float_images(image_batch(16, 0)[model_lib.REAL]['image'])[0, 0]
-  step_key = jax.random.fold_in(jax.random.wrap_key_data(before.key), 0)
-  keys = parallel.example_keys(
-    jax.random.fold_in(step_key, model_lib._DISCRIMINATOR_PHASE), first_example=0, batch_size=16
-  )
+  keys = step_zero_keys(before, model_lib._DISCRIMINATOR_PHASE)
   optimizer, weight = gan.discriminator_optimizer, 4.0 / 2 * 2
 
   @jax.jit
@@ -217,10 +220,7 @@ def test_w_avg_moves_toward_the_batch_mean_of_w(stepped):
   gan, states, _ = stepped
   before = states[0]
   # The G phase's per-example keys, as the step draws them.
-  step_key = jax.random.fold_in(jax.random.wrap_key_data(before.key), 0)
-  keys = parallel.example_keys(
-    jax.random.fold_in(step_key, model_lib._GENERATOR_PHASE), first_example=0, batch_size=16
-  )
+  keys = step_zero_keys(before, model_lib._GENERATOR_PHASE)
   _, w = jax.jit(gan._draw_ws)(before.generator_params, keys)
   expected = before.w_avg + (1 - 0.995) * (np.mean(w, axis=0) - before.w_avg)
   np.testing.assert_allclose(states[1].w_avg, expected, rtol=1e-5, atol=1e-7)

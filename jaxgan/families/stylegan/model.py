@@ -384,6 +384,8 @@ class StyleGAN:
       jax.random.fold_in(step_key, phase), first_example=first, batch_size=count
     )
     axis = parallel.DATA_AXIS
+    # What a lazy regulariser's metrics are on the steps that skip it.
+    zero = jnp.zeros((), jnp.float32)
 
     # D: fakes of G as it stands.
     fakes, _, _ = self._generate(
@@ -431,7 +433,7 @@ class StyleGAN:
         r1_objective,
         discriminator_params,
         discriminator_opt_state,
-        skipped={'r1_penalty': jnp.zeros(()), 'r1_term': jnp.zeros(())},
+        skipped={'r1_penalty': zero, 'r1_term': zero},
       )
       discriminator_terms.update(terms)
 
@@ -452,13 +454,12 @@ class StyleGAN:
         lambda k: initializers.normal(jax.random.fold_in(k, _PATH_NOISE), self.image_shape)
       )(pl_keys) / math.sqrt(height * width)
       lengths = path_lengths(lambda w: self.synthesize(params, w, noise_keys), ws, pl_noise)
+      mean_length = lax.pmean(jnp.mean(lengths), axis)
       # NVlabs lets the penalty's gradient run through the updated mean too.
-      mean = lerp(
-        state.path_length_mean, lax.pmean(jnp.mean(lengths), axis), self.path_length_decay
-      )
+      mean = lerp(state.path_length_mean, mean_length, self.path_length_decay)
       penalty = lax.pmean(jnp.mean(jnp.square(lengths - mean)), axis)
       terms = {
-        'path_length': lax.pmean(jnp.mean(lengths), axis),
+        'path_length': mean_length,
         'path_length_penalty': penalty,
         'path_length_term': penalty * self.path_length_weight * self.path_length_interval,
       }
@@ -489,7 +490,6 @@ class StyleGAN:
         terms, mean = path_length_terms(params)
         return terms['path_length_term'], (terms, mean)
 
-      zero = jnp.zeros((), jnp.float32)
       generator_params, generator_opt_state, (terms, pl_mean) = self._lazy_update(
         pl_due,
         self.generator_optimizer,
