@@ -71,6 +71,12 @@ def get_config():
   config.mbstd_num_features = 1
   # Convolutions: 'auto' (fast rewrite on CPU, XLA's own elsewhere), 'fast', 'xla'.
   config.conv_implementation = 'auto'
+  # What the synthesis layers and D's convolutions compute in: 'float32' or
+  # 'bfloat16' (for GPUs and TPUs; XLA:CPU emulates it, slower). Parameters,
+  # optimizer states, the mapping network and styles, normalisation
+  # statistics, images, logits, losses and penalties, the w average and G's
+  # moving average stay float32.
+  config.dtype = 'float32'
 
   # Regularisers. R1 on the reals, gamma / 2 E||grad D||^2, every
   # r1_interval steps (times the interval; >1 is StyleGAN2's lazy R1: an

@@ -446,6 +446,7 @@ def imports_of(package: str):
 
 
 @pytest.mark.slow
+@pytest.mark.full_optimization
 def test_vanilla_gan_learns_mnist_without_tensorflow(tmp_path, data_dir):
   # 600 steps (15-20 s on 2 cores) take the pixel Fréchet distance to the
   # test digits from 723 to about 180. Flipping the sign of G's loss by hand

@@ -129,6 +129,7 @@ def test_a_run_from_before_families_is_refused_with_the_reason(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.full_optimization
 def test_conditional_gan_draws_the_digit_it_is_asked_for(tmp_path, data_dir):
   # 600 steps of the MLP cGAN with the projection discriminator; the MNIST
   # classifier then reads the digit asked for in most samples (0.83 at step

@@ -37,6 +37,7 @@ def host(state):
     (dict(r1_gamma=-1.0), 'config.r1_gamma = -1.0'),
     (dict(mbstd_group_size=3), 'config.mbstd_group_size = 3'),
     (dict(discriminator_architecture='skip'), "config.discriminator_architecture = 'skip'"),
+    (dict(dtype='float16'), "config.dtype = 'float16' is not one of"),
   ],
   ids=[
     'resolution',
@@ -48,6 +49,7 @@ def host(state):
     'r1_gamma',
     'mbstd',
     'discriminator',
+    'dtype',
   ],
 )
 def test_config_mistakes_fail_before_anything_is_written(tmp_path, data_dir, overrides, message):

@@ -200,6 +200,27 @@ def test_lazy_r1_updates_from_the_main_updates_result(stepped):
   assert gap > 1e-4, 'the test cannot tell the two forms apart'
 
 
+def test_a_bfloat16_step_keeps_its_state_float32_and_its_losses_near_float32s(stepped):
+  # The same config and first batch with the layers in bfloat16: every float
+  # of the state stays float32 (parameters, Adam's moments, the w average,
+  # the path length mean, G's moving average), and step 0's losses, taken
+  # at the same initial parameters, are within bfloat16's rounding of the
+  # float32 step's.
+  _, _, float32_metrics = stepped
+  info = data.DatasetInfo('bundled_mnist', (SIDE, SIDE, 1), None, 60_000, 'image')
+  gan = stylegan.build(tiny_config(dtype='bfloat16'), {model_lib.REAL: info})
+  mesh, partition, state = init_state(gan)
+  call = steps.make_train_call(gan, mesh, partition)
+  state, step_metrics = call(state, steps.global_batches(mesh, image_batch(16, 0), 1))
+  floats = [x for x in jax.tree.leaves(host(state)) if np.issubdtype(x.dtype, np.floating)]
+  assert {x.dtype for x in floats} == {np.dtype(np.float32)}
+  metrics = jax.tree.map(lambda m: m[-1], jax.device_get(step_metrics))
+  for name in ('discriminator_loss', 'generator_loss'):
+    assert metrics[name].dtype == np.float32
+    np.testing.assert_allclose(metrics[name], float32_metrics[0][name], rtol=0.02, err_msg=name)
+    assert metrics[name] != float32_metrics[0][name], name  # Computed in bfloat16 indeed.
+
+
 def test_the_path_length_mean_moves_by_its_decay_on_regularised_steps_only(stepped):
   _, states, metrics = stepped
   assert [m['path_length_term'] > 0 for m in metrics] == [True, False, True]

@@ -113,6 +113,11 @@ def check_config(config: ml_collections.ConfigDict, *, device_count: int) -> Non
       f'config.ema_rampup = {config.ema_rampup} must be 0 (off) or positive (0.05 in '
       'StyleGAN2-ADA).'
     )
+  if config.dtype not in networks.DTYPES:
+    raise ValueError(
+      f'config.dtype = {config.dtype!r} is not one of {tuple(networks.DTYPES)}: what the '
+      'layers compute in (parameters stay float32).'
+    )
   if config.conv_implementation not in convolutions.IMPLEMENTATIONS:
     raise ValueError(
       f'config.conv_implementation = {config.conv_implementation!r} is not one of '
@@ -189,6 +194,7 @@ def build(
     fmap_base=fmap_base,
     fmap_max=config.fmap_max,
     conv_implementation=config.conv_implementation,
+    dtype=networks.DTYPES[config.dtype],
   )
   discriminator = networks.Discriminator(
     resolution=size,
@@ -199,6 +205,7 @@ def build(
     mbstd_group_size=config.mbstd_group_size,
     mbstd_num_features=config.mbstd_num_features,
     conv_implementation=config.conv_implementation,
+    dtype=networks.DTYPES[config.dtype],
   )
   path_length = config.path_length_weight > 0
   return model.StyleGAN(

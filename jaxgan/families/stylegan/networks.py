@@ -64,10 +64,22 @@ StyleGAN2's FIR resampling); and noise keys must be threefry keys (see
 Every convolution goes through `jaxgan.nn.convolutions`, which keeps them on
 XLA:CPU's fast path; blurs and FIR resampling are separable sums of shifted
 slices, cheap elementwise work.
+
+Precision: `dtype` (float32 or bfloat16) is what the synthesis layers and
+D's convolutions compute in. Parameters stay float32 (each layer casts its
+scaled weights), and so do the parts where bfloat16's 8 bits of mantissa
+would lose what matters: the mapping network and every affine map of w
+(the styles), instance normalisation's and demodulation's statistics, the
+minibatch standard deviation and D's 4x4 epilogue, and the image (each
+toRGB output is summed in float32), as stylegan2-ada-pytorch keeps its
+mapping, affines, epilogue and image in float32 when its layers run in
+float16. A synthesis network returns float32 images and D float32 logits,
+so losses and penalties are float32 whatever `dtype` is.
 """
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import flax.linen as nn
 import jax
@@ -85,6 +97,8 @@ LRELU_SLOPE = 0.2
 STYLES = ('adain', 'modulated')
 SYNTHESIS_ARCHITECTURES = ('orig', 'skip')
 DISCRIMINATOR_ARCHITECTURES = ('orig', 'resnet')
+# What the layers may compute in (`dtype`), by the config's name.
+DTYPES = {'float32': jnp.float32, 'bfloat16': jnp.bfloat16}
 
 # Each reference's default fmap_base; see the module docstring for the stage index.
 DEFAULT_FMAP_BASE = {'adain': 8192, 'modulated': 32768, 'orig': 8192, 'resnet': 32768}
@@ -211,7 +225,12 @@ def pixel_norm(x: Array, epsilon: float = 1e-8) -> Array:
 
 
 def instance_norm(x: Array, epsilon: float = 1e-8) -> Array:
-  """StyleGAN's instance normalisation: per sample and channel over H and W, no affine."""
+  """StyleGAN's instance normalisation: per sample and channel over H and W, no affine.
+
+  Computed in float32 whatever x's dtype (a bfloat16 mean over H x W loses
+  the small differences the normalisation divides by); returns float32.
+  """
+  x = x.astype(jnp.float32)
   x = x - jnp.mean(x, axis=(1, 2), keepdims=True)
   return x * lax.rsqrt(jnp.mean(jnp.square(x), axis=(1, 2), keepdims=True) + epsilon)
 
@@ -226,12 +245,12 @@ def adaptive_instance_norm(x: Array, style: Array) -> Array:
       the biases.
 
   Returns:
-    NHWC, like x.
+    NHWC, like x, in x's dtype (computed in float32).
   """
   channels = x.shape[-1]
-  scale = style[:, None, None, :channels]
-  bias = style[:, None, None, channels:]
-  return instance_norm(x) * (scale + 1.0) + bias
+  scale = style[:, None, None, :channels].astype(jnp.float32)
+  bias = style[:, None, None, channels:].astype(jnp.float32)
+  return (instance_norm(x) * (scale + 1.0) + bias).astype(x.dtype)
 
 
 def minibatch_stddev(x: Array, *, group_size: int = 4, num_features: int = 1) -> Array:
@@ -297,6 +316,7 @@ class EqualizedDense(nn.Module):
     lr_multiplier: scales the layer's effective learning rate.
     use_bias: whether to add a bias.
     bias_init: stored initial bias; the effective one is bias_init * lr_multiplier.
+    dtype: the computation's dtype (the parameters stay float32).
   """
 
   features: int
@@ -304,16 +324,18 @@ class EqualizedDense(nn.Module):
   lr_multiplier: float = 1.0
   use_bias: bool = True
   bias_init: float = 0.0
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x: Array) -> Array:
-    """Args: x, (..., fan_in). Returns: (..., features)."""
+    """Args: x, (..., fan_in). Returns: (..., features), in `dtype`."""
     fan_in = x.shape[-1]
     kernel = self.param('kernel', _equalized_init(self.lr_multiplier), (fan_in, self.features))
-    y = x @ (kernel * (self.gain * self.lr_multiplier / math.sqrt(fan_in)))
+    kernel = kernel * (self.gain * self.lr_multiplier / math.sqrt(fan_in))
+    y = x.astype(self.dtype) @ kernel.astype(self.dtype)
     if self.use_bias:
       bias = self.param('bias', nn.initializers.constant(self.bias_init), (self.features,))
-      y = y + bias * self.lr_multiplier
+      y = y + (bias * self.lr_multiplier).astype(self.dtype)
     return y
 
 
@@ -358,6 +380,7 @@ class EqualizedConv(nn.Module):
     padding: zeros on each side; None: kernel_size // 2 ('same' at stride 1).
     resample: None, 'up' or 'down'.
     conv_implementation: `convolutions` implementation ('auto', 'fast', 'xla').
+    dtype: the computation's dtype (the parameters stay float32).
   """
 
   features: int
@@ -370,27 +393,31 @@ class EqualizedConv(nn.Module):
   padding: int | None = None
   resample: str | None = None
   conv_implementation: str = 'auto'
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x: Array) -> Array:
-    """Args: x, NHWC. Returns: NHWC with `features` channels (2x or 1/2x with resample)."""
+    """Args: x, NHWC. Returns: `dtype` NHWC, `features` channels (2x or 1/2x with resample)."""
     conv2d, conv_transpose2d = convolutions.operations(self.conv_implementation)
     k = self.kernel_size
     kernel = self.param(
       'kernel', _equalized_init(self.lr_multiplier), (k, k, x.shape[-1], self.features)
     )
     kernel = kernel * (self.gain * self.lr_multiplier / math.sqrt(k * k * x.shape[-1]))
+    x = x.astype(self.dtype)
     padding = k // 2 if self.padding is None else self.padding
+    # Kernels are scaled and box-summed in float32, then cast.
+    cast = lambda kernel: kernel.astype(self.dtype)
     if self.resample is None:
-      y = conv2d(x, kernel, stride=self.stride, padding=padding)
+      y = conv2d(x, cast(kernel), stride=self.stride, padding=padding)
     elif self.resample in ('up', 'down') and k % 2 and self.padding is None and self.stride == 1:
       if self.resample == 'up':
         # Output phase a of pixel m sees x[m - 1 + a], x[m + a] through sums
         # of taps; the transposed conv runs its kernel backwards, hence the flip.
         summed = _box_summed_kernel(kernel[::-1, ::-1])
-        y = conv_transpose2d(x, summed, stride=2, padding=padding)
+        y = conv_transpose2d(x, cast(summed), stride=2, padding=padding)
       else:
-        y = conv2d(x, _box_summed_kernel(kernel) * 0.25, stride=2, padding=padding)
+        y = conv2d(x, cast(_box_summed_kernel(kernel) * 0.25), stride=2, padding=padding)
     else:
       raise ValueError(
         f"resample must be None, 'up' or 'down' (with an odd kernel, default padding and "
@@ -399,7 +426,7 @@ class EqualizedConv(nn.Module):
       )
     if self.use_bias:
       bias = self.param('bias', nn.initializers.constant(self.bias_init), (self.features,))
-      y = y + bias * self.lr_multiplier
+      y = y + (bias * self.lr_multiplier).astype(self.dtype)
     return y
 
 
@@ -547,6 +574,7 @@ class AdaINLayer(nn.Module):
     upsample: nearest 2x upsampling before the conv and the [1, 2, 1] blur
       after (StyleGAN's `upscale2d_conv2d` then `blur2d`; see `EqualizedConv`).
     conv_implementation: `convolutions` implementation.
+    dtype: the computation's dtype; the style and AdaIN are float32.
   """
 
   features: int
@@ -554,10 +582,12 @@ class AdaINLayer(nn.Module):
   conv: bool = True
   upsample: bool = False
   conv_implementation: str = 'auto'
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x: Array, w: Array, noise_keys: Array | None) -> Array:
-    """Args: x, NHWC; w, (B, w_dim); noise_keys, (B,) keys or None. Returns: NHWC."""
+    """Args: x, NHWC; w, (B, w_dim); noise_keys, (B,) keys or None. Returns: NHWC, in `dtype`."""
+    x = x.astype(self.dtype)
     if self.conv:
       x = EqualizedConv(
         self.features,
@@ -565,6 +595,7 @@ class AdaINLayer(nn.Module):
         use_bias=False,  # The bias comes after the blur and the noise.
         resample='up' if self.upsample else None,
         conv_implementation=self.conv_implementation,
+        dtype=self.dtype,
         name='conv',
       )(x)
       if self.upsample:
@@ -573,8 +604,8 @@ class AdaINLayer(nn.Module):
     noise_weight = self.param('noise_weight', nn.initializers.zeros_init(), (channels,))
     noise = draw_noise(noise_keys, self.layer_index, x.shape[1:3])
     if noise is not None:
-      x = x + noise * noise_weight
-    x = x + self.param('bias', nn.initializers.zeros_init(), (channels,))
+      x = x + (noise * noise_weight).astype(self.dtype)
+    x = x + self.param('bias', nn.initializers.zeros_init(), (channels,)).astype(self.dtype)
     x = lrelu(x)
     style = EqualizedDense(2 * channels, gain=1.0, name='style')(w)
     return adaptive_instance_norm(x, style)
@@ -603,7 +634,7 @@ def modulated_conv2d(
   with gain 4 and one zero of padding on each side (2H).
 
   Args:
-    x: (B, H, W, I).
+    x: (B, H, W, I), in the computation's dtype.
     weight: (k, k, I, O), used as is (no equalised-lr scale: demodulation
       makes the layer invariant to it).
     styles: (B, I).
@@ -612,20 +643,22 @@ def modulated_conv2d(
     conv_implementation: `convolutions` implementation.
 
   Returns:
-    (B, H, W, O), or (B, 2H, 2W, O) with up.
+    (B, H, W, O), or (B, 2H, 2W, O) with up, in x's dtype. The
+    demodulation's d is computed in float32 from float32 styles and weight.
   """
   conv2d, conv_transpose2d = convolutions.operations(conv_implementation)
-  x = x * styles[:, None, None, :]
+  dtype = x.dtype
+  x = x * styles[:, None, None, :].astype(dtype)
   k = weight.shape[0]
   if up:
-    x = conv_transpose2d(x, weight, stride=2, padding=0)
+    x = conv_transpose2d(x, weight.astype(dtype), stride=2, padding=0)
     x = fir_filter2d(x, FIR_TAPS, (1, 1), gain=4.0)
   else:
-    x = conv2d(x, weight, padding=k // 2)
+    x = conv2d(x, weight.astype(dtype), padding=k // 2)
   if demodulate:
     # sum_{kh,kw,i} (w s_i)^2 = sum_i s_i^2 sum_{kh,kw} w^2: one small matmul.
     power = jnp.square(styles) @ jnp.sum(jnp.square(weight), axis=(0, 1))
-    x = x * lax.rsqrt(power + 1e-8)[:, None, None, :]
+    x = x * lax.rsqrt(power + 1e-8)[:, None, None, :].astype(dtype)
   return x
 
 
@@ -643,6 +676,7 @@ class ModulatedConv(nn.Module):
     demodulate: weight demodulation.
     up: 2x upsampling (see `modulated_conv2d`).
     conv_implementation: `convolutions` implementation.
+    dtype: the convolution's dtype; the styles are float32.
   """
 
   features: int
@@ -650,10 +684,11 @@ class ModulatedConv(nn.Module):
   demodulate: bool = True
   up: bool = False
   conv_implementation: str = 'auto'
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x: Array, w: Array) -> Array:
-    """Args: x, NHWC; w, (B, w_dim). Returns: NHWC with `features` channels."""
+    """Args: x, NHWC; w, (B, w_dim). Returns: NHWC with `features` channels, in `dtype`."""
     channels = x.shape[-1]
     k = self.kernel_size
     styles = EqualizedDense(channels, gain=1.0, bias_init=1.0, name='affine')(w)
@@ -663,7 +698,7 @@ class ModulatedConv(nn.Module):
     if not self.demodulate:
       styles = styles / math.sqrt(k * k * channels)
     return modulated_conv2d(
-      x,
+      x.astype(self.dtype),
       weight,
       styles,
       demodulate=self.demodulate,
@@ -680,24 +715,31 @@ class ModulatedLayer(nn.Module):
     layer_index: the layer's index, folded into the noise keys.
     up: 2x upsampling.
     conv_implementation: `convolutions` implementation.
+    dtype: the computation's dtype.
   """
 
   features: int
   layer_index: int
   up: bool = False
   conv_implementation: str = 'auto'
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x: Array, w: Array, noise_keys: Array | None) -> Array:
-    """Args: x, NHWC; w, (B, w_dim); noise_keys, (B,) keys or None. Returns: NHWC."""
+    """Args: x, NHWC; w, (B, w_dim); noise_keys, (B,) keys or None. Returns: NHWC, in `dtype`."""
     x = ModulatedConv(
-      self.features, 3, up=self.up, conv_implementation=self.conv_implementation, name='conv'
+      self.features,
+      3,
+      up=self.up,
+      conv_implementation=self.conv_implementation,
+      dtype=self.dtype,
+      name='conv',
     )(x, w)
     strength = self.param('noise_strength', nn.initializers.zeros_init(), ())
     noise = draw_noise(noise_keys, self.layer_index, x.shape[1:3])
     if noise is not None:
-      x = x + noise * strength
-    x = x + self.param('bias', nn.initializers.zeros_init(), (self.features,))
+      x = x + (noise * strength).astype(self.dtype)
+    x = x + self.param('bias', nn.initializers.zeros_init(), (self.features,)).astype(self.dtype)
     return lrelu(x) * SQRT2
 
 
@@ -714,6 +756,8 @@ class SynthesisNetwork(nn.Module):
     fmap_base: None: the style's reference default (8192, 32768).
     fmap_max: the most channels of any layer.
     conv_implementation: `convolutions` implementation ('auto', 'fast', 'xla').
+    dtype: what the layers compute in (float32 or bfloat16); the styles, the
+      normalisations' statistics and the image stay float32 (module docstring).
   """
 
   resolution: int
@@ -723,6 +767,7 @@ class SynthesisNetwork(nn.Module):
   fmap_base: int | None = None
   fmap_max: int = 512
   conv_implementation: str = 'auto'
+  dtype: Any = jnp.float32
 
   @property
   def num_ws(self) -> int:
@@ -782,13 +827,15 @@ class SynthesisNetwork(nn.Module):
 
     def to_rgb(x, res):
       return EqualizedConv(
-        self.channels, 1, gain=1.0, conv_implementation=impl, name=f'to_rgb_{res}'
-      )(x)
+        self.channels, 1, gain=1.0, conv_implementation=impl, dtype=self.dtype, name=f'to_rgb_{res}'
+      )(x).astype(jnp.float32)
 
     const = self.param('const', nn.initializers.ones_init(), (4, 4, self.features(4)))
     x = jnp.broadcast_to(const, (batch,) + const.shape)
-    x = AdaINLayer(self.features(4), 0, conv=False, name='layer_0')(x, ws[:, 0], noise_keys)
-    x = AdaINLayer(self.features(4), 1, conv_implementation=impl, name='layer_1')(
+    x = AdaINLayer(self.features(4), 0, conv=False, dtype=self.dtype, name='layer_0')(
+      x, ws[:, 0], noise_keys
+    )
+    x = AdaINLayer(self.features(4), 1, conv_implementation=impl, dtype=self.dtype, name='layer_1')(
       x, ws[:, 1], noise_keys
     )
     image = to_rgb(x, 4) if architecture == 'skip' else None
@@ -796,7 +843,12 @@ class SynthesisNetwork(nn.Module):
       res, i = 2**r, 2 * r - 4
       for j, upsample in ((i, True), (i + 1, False)):
         x = AdaINLayer(
-          self.features(res), j, upsample=upsample, conv_implementation=impl, name=f'layer_{j}'
+          self.features(res),
+          j,
+          upsample=upsample,
+          conv_implementation=impl,
+          dtype=self.dtype,
+          name=f'layer_{j}',
         )(x, ws[:, j], noise_keys)
       if architecture == 'skip':
         image = upsample2d(image) + to_rgb(x, res)
@@ -808,22 +860,32 @@ class SynthesisNetwork(nn.Module):
 
     def to_rgb(x, w, res):
       y = ModulatedConv(
-        self.channels, 1, demodulate=False, conv_implementation=impl, name=f'to_rgb_{res}'
-      )(x, w)
+        self.channels,
+        1,
+        demodulate=False,
+        conv_implementation=impl,
+        dtype=self.dtype,
+        name=f'to_rgb_{res}',
+      )(x, w).astype(jnp.float32)
       return y + self.param(f'to_rgb_{res}_bias', nn.initializers.zeros_init(), (self.channels,))
 
     const = self.param('const', initializers.normal_init(stddev=1.0), (4, 4, self.features(4)))
     x = jnp.broadcast_to(const, (batch,) + const.shape)
-    x = ModulatedLayer(self.features(4), 0, conv_implementation=impl, name='layer_0')(
-      x, ws[:, 0], noise_keys
-    )
+    x = ModulatedLayer(
+      self.features(4), 0, conv_implementation=impl, dtype=self.dtype, name='layer_0'
+    )(x, ws[:, 0], noise_keys)
     # The toRGB after conv layer j takes w j + 1, which the next conv shares.
     image = to_rgb(x, ws[:, 1], 4) if architecture == 'skip' else None
     for r in range(3, log2 + 1):
       res, i = 2**r, 2 * r - 5
       for j, up in ((i, True), (i + 1, False)):
         x = ModulatedLayer(
-          self.features(res), j, up=up, conv_implementation=impl, name=f'layer_{j}'
+          self.features(res),
+          j,
+          up=up,
+          conv_implementation=impl,
+          dtype=self.dtype,
+          name=f'layer_{j}',
         )(x, ws[:, j], noise_keys)
       if architecture == 'skip':
         image = upsample2d(image) + to_rgb(x, ws[:, i + 2], res)
@@ -861,6 +923,8 @@ class Discriminator(nn.Module):
     mbstd_group_size: samples per minibatch stddev group (0: no such layer).
     mbstd_num_features: feature maps it appends.
     conv_implementation: `convolutions` implementation ('auto', 'fast', 'xla').
+    dtype: what the layers above 4x4 compute in (float32 or bfloat16); the
+      4x4 epilogue (minibatch stddev, conv, dense layers) is float32.
   """
 
   resolution: int
@@ -871,6 +935,7 @@ class Discriminator(nn.Module):
   mbstd_group_size: int = 4
   mbstd_num_features: int = 1
   conv_implementation: str = 'auto'
+  dtype: Any = jnp.float32
 
   def features(self, stage: int) -> int:
     """nf(stage) with this D's fmap_base and fmap_max."""
@@ -906,7 +971,8 @@ class Discriminator(nn.Module):
     # StyleGAN's layers carry the activation gain in the weights, StyleGAN2's after it.
     gain, act = (SQRT2, lrelu) if orig else (1.0, lambda y: lrelu(y) * SQRT2)
     conv = lambda *a, **k: EqualizedConv(
-      *a, **{'gain': gain, 'conv_implementation': self.conv_implementation, **k}
+      *a,
+      **{'gain': gain, 'conv_implementation': self.conv_implementation, 'dtype': self.dtype, **k},
     )
     # Channels at resolution 2**r: nf(r - 1) in StyleGAN, nf(r) in StyleGAN2.
     at = (lambda r: self.features(r - 1)) if orig else (lambda r: self.features(r))
@@ -927,11 +993,12 @@ class Discriminator(nn.Module):
         y = act(conv(at(r - 1), 3, stride=2, padding=0, name=f'conv_{res}_1')(y))
         x = (skip + y) * math.sqrt(0.5)
 
+    x = x.astype(jnp.float32)
     if self.mbstd_group_size > 0 and self.mbstd_num_features > 0:
       x = minibatch_stddev(
         x, group_size=self.mbstd_group_size, num_features=self.mbstd_num_features
       )
-    x = act(conv(at(2), 3, name='conv_4')(x))
+    x = act(conv(at(2), 3, dtype=jnp.float32, name='conv_4')(x))
     x = x.reshape(x.shape[0], -1)
     x = act(EqualizedDense(at(1) if orig else at(2), gain=gain, name='dense_4')(x))
     logits = EqualizedDense(1, gain=1.0, name='logits')(x)
