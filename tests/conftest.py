@@ -47,10 +47,15 @@ os.environ.update(
 # tests, whose hundreds of steps run a third slower at -O0 (the CycleGAN
 # test's training took 146 s instead of 108), and the step checksums,
 # recorded bit for bit at XLA's default level.
-_USER_XLA_FLAGS = os.environ.get('XLA_FLAGS')
+# The flags the session was started with, kept in the environment by the
+# first process to load this file: the xdist workers inherit XLA_FLAGS with
+# the -O0 already added, and must not take it for the user's.
+_USER_XLA_FLAGS = os.environ.setdefault(
+  'JAXGAN_TEST_USER_XLA_FLAGS', os.environ.get('XLA_FLAGS', '')
+)
 _OPTIMIZATION_LEVEL_FLAG = '--xla_backend_optimization_level'
-if _OPTIMIZATION_LEVEL_FLAG not in (_USER_XLA_FLAGS or ''):
-  os.environ['XLA_FLAGS'] = f'{_USER_XLA_FLAGS or ""} {_OPTIMIZATION_LEVEL_FLAG}=0'.strip()
+if _OPTIMIZATION_LEVEL_FLAG not in _USER_XLA_FLAGS:
+  os.environ['XLA_FLAGS'] = f'{_USER_XLA_FLAGS} {_OPTIMIZATION_LEVEL_FLAG}=0'.strip()
 # XLA's DebugOptions default (DefaultDebugOptionsIgnoringFlags), passed per
 # compilation, where it overrides XLA_FLAGS.
 _FULL_OPTIMIZATION = {_OPTIMIZATION_LEVEL_FLAG.lstrip('-'): '3'}
@@ -123,12 +128,12 @@ def _full_optimization(request, monkeypatch):
   """Under `full_optimization`: jaxgan's compilations and subprocesses at XLA's default level."""
   if request.node.get_closest_marker('full_optimization') is None:
     return
-  if _OPTIMIZATION_LEVEL_FLAG in (_USER_XLA_FLAGS or ''):
+  if _OPTIMIZATION_LEVEL_FLAG in _USER_XLA_FLAGS:
     return  # The user's level holds.
-  if _USER_XLA_FLAGS is None:
-    monkeypatch.delenv('XLA_FLAGS')
-  else:
+  if _USER_XLA_FLAGS:
     monkeypatch.setenv('XLA_FLAGS', _USER_XLA_FLAGS)
+  else:
+    monkeypatch.delenv('XLA_FLAGS')
   options = {**compilation.compiler_options(), **_FULL_OPTIMIZATION}
   monkeypatch.setattr(compilation, 'compiler_options', lambda: options)
 

@@ -584,9 +584,9 @@ def test_bfloat16_discriminator_convolves_in_bfloat16_above_4x4(architecture):
 
 
 def test_bfloat16_demodulation_still_gives_unit_variance():
-  # The demodulation's sums of squared weights and styles are float32 (the
-  # styles reach 3 here; their squares summed over 32 channels in bfloat16
-  # would round), the conv itself bfloat16: outputs keep unit variance.
+  # bfloat16 activations with float32 styles and weight, as a layer passes
+  # them: the conv runs in bfloat16, the demodulation's sums of squares in
+  # float32, and the outputs keep unit variance, as in float32.
   rng = np.random.default_rng(7)
   x = rng.normal(size=(8, 32, 32, 32)).astype(jnp.bfloat16)
   weight = rng.normal(size=(3, 3, 32, 16)).astype(np.float32)
