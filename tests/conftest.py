@@ -40,13 +40,14 @@ os.environ.update(
 # Most tests compile a step and run it a few times: compiling is most of
 # their time, and LLVM's -O0 compiles faster while XLA's graph is the same,
 # so values differ only by rounding (measured 2026-12-03 on 2 cores: the
-# suite's worker time fell from 1,950 s to 1,660 s, with 7 tests more).
+# suite's worker time fell from 1,950 s to 1,590 s, with 7 tests more).
 # The process and the subprocesses it starts compile at -O0 (set here,
 # before JAX's backend starts, unless the user chose a level); the tests
 # marked `full_optimization` compile as a user's run does: the learning
 # tests, whose hundreds of steps run a third slower at -O0 (the CycleGAN
 # test's training took 146 s instead of 108), and the step checksums,
 # recorded bit for bit at XLA's default level.
+#
 # The flags the session was started with, kept in the environment by the
 # first process to load this file: the xdist workers inherit XLA_FLAGS with
 # the -O0 already added, and must not take it for the user's.

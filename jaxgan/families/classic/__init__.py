@@ -10,10 +10,10 @@ lists them. This module is the family's interface to the training loop
 """
 
 import ml_collections
-import jax.numpy as jnp
 
 from jaxgan import data
 from jaxgan import families
+from jaxgan import nn
 from jaxgan import parallel
 from jaxgan.families.classic import dcgan
 from jaxgan.families.classic import mlp
@@ -28,7 +28,6 @@ DCGAN_PRESETS = {
   28: (dcgan.Generator28, dcgan.Discriminator28),
   64: (dcgan.Generator64, dcgan.Discriminator64),
 }
-_DTYPES = {'float32': jnp.float32, 'bfloat16': jnp.bfloat16}
 
 
 def scale_widths(widths: tuple[int, ...], multiplier: float) -> tuple[int, ...]:
@@ -107,7 +106,7 @@ def build(config: ml_collections.ConfigDict, datasets: dict[str, data.DatasetInf
       f'{source} holds {info.feature}s, not images; the classic family trains on images '
       '(the toy2d family trains on 2-D points).'
     )
-  dtype = _DTYPES[config.dtype]
+  dtype = nn.DTYPES[config.dtype]
   height, width, channels = info.shape
   conditional = config.conditioning != 'none'
   if conditional and not info.num_classes:

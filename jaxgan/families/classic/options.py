@@ -12,6 +12,7 @@ import ml_collections
 
 from jaxgan.families.classic import dcgan
 from jaxgan.families.classic import step as step_lib
+from jaxgan import nn
 from jaxgan.losses import adversarial
 from jaxgan.nn import conditioning
 from jaxgan.nn import convolutions
@@ -21,7 +22,7 @@ MODELS = ('gan', 'dcgan')
 # 'none', or how labels enter G and D.
 CONDITIONINGS = ('none',) + conditioning.CONDITIONINGS
 DCGAN_RESOLUTIONS = (28, 64)
-DTYPES = ('float32', 'bfloat16')
+DTYPES = tuple(nn.DTYPES)
 
 
 def choice_error(field: str, value, choices) -> ValueError:

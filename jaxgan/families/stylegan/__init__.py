@@ -19,6 +19,7 @@ import ml_collections
 
 from jaxgan import data
 from jaxgan import families
+from jaxgan import nn
 from jaxgan.families.stylegan import model
 from jaxgan.families.stylegan import networks
 from jaxgan.nn import convolutions
@@ -113,9 +114,9 @@ def check_config(config: ml_collections.ConfigDict, *, device_count: int) -> Non
       f'config.ema_rampup = {config.ema_rampup} must be 0 (off) or positive (0.05 in '
       'StyleGAN2-ADA).'
     )
-  if config.dtype not in networks.DTYPES:
+  if config.dtype not in nn.DTYPES:
     raise ValueError(
-      f'config.dtype = {config.dtype!r} is not one of {tuple(networks.DTYPES)}: what the '
+      f'config.dtype = {config.dtype!r} is not one of {tuple(nn.DTYPES)}: what the '
       'layers compute in (parameters stay float32).'
     )
   if config.conv_implementation not in convolutions.IMPLEMENTATIONS:
@@ -194,7 +195,7 @@ def build(
     fmap_base=fmap_base,
     fmap_max=config.fmap_max,
     conv_implementation=config.conv_implementation,
-    dtype=networks.DTYPES[config.dtype],
+    dtype=nn.DTYPES[config.dtype],
   )
   discriminator = networks.Discriminator(
     resolution=size,
@@ -205,7 +206,7 @@ def build(
     mbstd_group_size=config.mbstd_group_size,
     mbstd_num_features=config.mbstd_num_features,
     conv_implementation=config.conv_implementation,
-    dtype=networks.DTYPES[config.dtype],
+    dtype=nn.DTYPES[config.dtype],
   )
   path_length = config.path_length_weight > 0
   return model.StyleGAN(

@@ -97,8 +97,6 @@ LRELU_SLOPE = 0.2
 STYLES = ('adain', 'modulated')
 SYNTHESIS_ARCHITECTURES = ('orig', 'skip')
 DISCRIMINATOR_ARCHITECTURES = ('orig', 'resnet')
-# What the layers may compute in (`dtype`), by the config's name.
-DTYPES = {'float32': jnp.float32, 'bfloat16': jnp.bfloat16}
 
 # Each reference's default fmap_base; see the module docstring for the stage index.
 DEFAULT_FMAP_BASE = {'adain': 8192, 'modulated': 32768, 'orig': 8192, 'resnet': 32768}
