@@ -26,10 +26,13 @@ The table (mean ± standard error over seeds, beside PacGAN's Table 2) goes
 with the command, date and wall time to `<results_dir>/stacked_mnist.md`;
 seed 0 leaves a sample grid `stacked_mnist_seed0.png` beside it.
 
-`--variant` trains one of `VARIANTS`, `configs/dcgan.py:paper` with a few fields
-changed (PacGAN packing, minibatch discrimination, WGAN-GP):
+`--variant` trains one of `VARIANTS`: `configs/dcgan.py:paper` with a few fields
+changed (PacGAN packing, minibatch discrimination, WGAN-GP), or another
+family's config (`stylegan`: `configs/stylegan.py` on the digits zero-padded
+to 32x32, at its own length):
 
   python benchmarks/stacked_mnist.py --variant pacdcgan2 --steps 1000 --seeds 1
+  python benchmarks/stacked_mnist.py --variant stylegan --steps 25000 --seeds 1
 
 A variant trains in `runs/stacked_mnist_<variant>/seed_S`, writes its report
 to `<results_dir>/stacked_mnist_<variant>.md` (grid
@@ -59,6 +62,7 @@ import numpy as np
 from benchmarks import variant_rows
 from configs import dcgan as dcgan_config
 from configs import default as default_config
+from configs import stylegan as stylegan_config
 from jaxgan import data
 from jaxgan.eval import classifier
 from jaxgan.eval import metrics
@@ -80,6 +84,33 @@ class Variant(NamedTuple):
   label: str
   overrides: dict
   about: str
+  base: str = 'dcgan:paper'
+
+
+# The configs a variant starts from, by the name its report gives.
+BASE_CONFIGS = {
+  'dcgan:paper': lambda: dcgan_config.get_config('paper'),
+  'stylegan': stylegan_config.get_config,
+}
+# What each base trains, for the report's differences from PacGAN's setup.
+BASE_NETWORKS = {
+  'dcgan:paper': (
+    'the jaxgan DCGAN28 preset (G: z(100) → 7×7×256 → 14×14×128 → 28×28×64 → '
+    '28×28×3, 4×4 transposed convolutions; D: 28×28×3 → 14×14×64 → 7×7×128 '
+    '→ 1, 4×4 stride-2 convolutions, LeakyReLU(0.2), BatchNorm on the '
+    'second; batch 64, Adam 2e-4, beta1 0.5; a variant changes these as its line above '
+    'says)'
+  ),
+  'stylegan': (
+    "`configs/stylegan.py`'s StyleGAN, scaled down for 2 CPU cores (an 8-layer mapping "
+    'network, z and w of 32; the synthesis network from a learned 4×4 constant to 32×32×3 '
+    "with noise and AdaIN, 16 feature maps at every resolution; StyleGAN's D with "
+    'minibatch stddev; R1 gamma 10, style mixing 0.9, batch 16, Adam 1e-3 with betas '
+    "(0, 0.99); samples from G's moving average, no truncation), on the stacked digits "
+    'zero-padded to 32×32 (`data.pad=32`); the classifier reads the central 28×28 of '
+    'each channel, which the padding leaves as it was'
+  ),
+}
 
 
 VARIANTS: dict[str, Variant] = {
@@ -114,10 +145,20 @@ VARIANTS: dict[str, Variant] = {
     'LayerNorm (the penalty needs a D that judges each image alone), Adam 1e-4 with '
     'betas (0, 0.9) for both',
   ),
+  'stylegan': Variant(
+    'StyleGAN (configs/stylegan.py, 32×32)',
+    {'data.pad': 32},
+    '`configs/stylegan.py` (StyleGAN for MNIST at 32×32 on 2 CPU cores) on the stacked '
+    'digits, zero-padded from 28×28 to 32×32',
+    base='stylegan',
+  ),
 }
 
 _VARIANT = flags.DEFINE_enum(
-  'variant', 'dcgan', list(VARIANTS), 'Which change of configs/dcgan.py:paper to train (VARIANTS).'
+  'variant',
+  'dcgan',
+  list(VARIANTS),
+  'Which change of configs/dcgan.py:paper, or which other config, to train (VARIANTS).',
 )
 _STEPS = flags.DEFINE_integer('steps', 1_000, 'Train steps per seed.')
 _SEEDS = flags.DEFINE_integer(
@@ -142,7 +183,8 @@ RESULTS_FILE = 'stacked_mnist.md'
 VARIANT_TITLE = 'Variants of the DCGAN row'
 VARIANT_INTRO = (
   'Each row is `python benchmarks/stacked_mnist.py --variant NAME`: `configs/dcgan.py:paper` '
-  'with the fields of `VARIANTS[NAME]` in `benchmarks/stacked_mnist.py` changed, trained '
+  '(or the base config its report names) with the fields of `VARIANTS[NAME]` in '
+  '`benchmarks/stacked_mnist.py` changed, trained '
   'and scored as the DCGAN row above (same data, classifier and 26,000 samples). Its '
   'report (setup, per-seed figures, sample grid) is the file linked in its last cell. '
   'Published rows and the real-data bound: the table above.'
@@ -201,11 +243,19 @@ class RunResult(NamedTuple):
 
 
 def benchmark_config(seed: int, num_steps: int, data_dir: str, variant: str = 'dcgan'):
-  """`configs/dcgan.py:paper` with a variant's changes, on stacked MNIST, without evaluation."""
-  config = dcgan_config.get_config('paper')
+  """A variant's base config with its changes, on stacked MNIST, without evaluation.
+
+  An override's field may be dotted (`data.pad`).
+  """
+  config = BASE_CONFIGS[VARIANTS[variant].base]()
   for field, value in VARIANTS[variant].overrides.items():
-    config[field] = value
+    *parents, name = field.split('.')
+    node = config
+    for parent in parents:
+      node = node[parent]
+    node[name] = value
   config.data.source = data.STACKED_MNIST
+  config.data.split = 'train'
   config.data.data_dir = data_dir
   config.eval_every = 0
   config.num_steps = num_steps
@@ -218,11 +268,14 @@ def classify_triples(params, stacked: np.ndarray) -> np.ndarray:
 
   Args:
     params: MNIST classifier parameters.
-    stacked: (N, 28, 28, 3) in [-1, 1].
+    stacked: (N, S, S, 3) in [-1, 1], S >= 28: MNIST's 28x28, or digits
+      zero-padded to S (the central 28x28 is read).
 
   Returns:
     int64 (N, 3): the arg-max class of the R, G and B channels.
   """
+  margin = (stacked.shape[1] - 28) // 2
+  stacked = stacked[:, margin : margin + 28, margin : margin + 28]
   # (N, 28, 28, 3) -> (N, 3, 28, 28) -> (3N, 28, 28, 1): image-major, so
   # rows of three belong to one image.
   channels = np.moveaxis(stacked, -1, 1).reshape(-1, 28, 28, 1)
@@ -447,7 +500,9 @@ def _write_results(
   """
   config = benchmark_config(0, runs[0].step, '', variant)
   batch = config.batch_size
-  real_per_step = batch * config.critic_steps
+  critic_steps = config.get('critic_steps', 1)
+  real_per_step = batch * critic_steps
+  base = VARIANTS[variant].base
   train_size = data.STACKED_MNIST_SIZES['train']
   speeds = [r.steps_trained / r.train_seconds for r in runs if r.steps_trained]
   speed = (
@@ -473,15 +528,17 @@ def _write_results(
     f'- Wall time: {wall / 60:.1f} min on {jax.device_count()} '
     f'{jax.devices()[0].platform.upper()} device(s), jax {jax.__version__}; '
     f'training speed {speed}.',
-    f'- Training: `configs/dcgan.py:paper` with `dataset=stacked_mnist`, '
+    f'- Training: `configs/{base.replace(":", ".py:") if ":" in base else base + ".py"}` '
+    f'with `data.source=stacked_mnist`, '
     f'`eval_every=0`{", " + overrides if overrides else ""}, {max_step:,} steps of batch '
-    f'{batch}, {config.critic_steps} D update(s) per step, each on its own real batch '
+    f'{batch}, {critic_steps} D update(s) per step, each on its own real batch '
     f'({max_step * real_per_step / train_size:.2f} epochs of the {train_size:,}-image '
     f'training set); runs in `{_shown_path(workdir_root)}/seed_S`.',
     f'- Variant `{variant}`: {VARIANTS[variant].about}.',
     runs_line,
-    f'- Evaluation: {num_samples:,} samples from G (BatchNorm in inference '
-    'mode); each channel classified by the committed MNIST classifier '
+    f'- Evaluation: {num_samples:,} samples from G as its family draws them '
+    "(the DCGAN's BatchNorm in inference mode; StyleGAN's moving average of G); "
+    'each channel classified by the committed MNIST classifier '
     '(`data/mnist_classifier/weights.msgpack`, Keras `mnist_cnn`); modes = '
     'distinct digit triples of 1000; KL = KL(triple histogram || uniform '
     f'over 1000), nats. The real row: {num_samples:,} stacked training '
@@ -505,19 +562,14 @@ def _write_results(
     '128,000 training images, batch 64, runs 0-9), for the rows PacGAN '
     'trained; the rows it repeats from VEEGAN show —.',
     '',
-    'Differences from the published setup: (1) the network: ours is the '
-    'jaxgan DCGAN28 preset (G: z(100) → 7×7×256 → 14×14×128 → 28×28×64 → '
-    '28×28×3, 4×4 transposed convolutions; D: 28×28×3 → 14×14×64 → 7×7×128 '
-    '→ 1, 4×4 stride-2 convolutions, LeakyReLU(0.2), BatchNorm on the '
-    'second; batch 64, Adam 2e-4, beta1 0.5; a variant changes these as its line above '
-    'says), '
+    f'Differences from the published setup: (1) the network: ours is {BASE_NETWORKS[base]}, '
     "while PacGAN's stacked-MNIST runs used their own DCGAN networks "
     '(from carpedm20/DCGAN-tensorflow, following VEEGAN), of another size. '
     f'(2) The training length: {max_step:,} steps here against '
     f"{PUBLISHED_STEPS:,} in PacGAN's code, so our row shows a much "
     'shorter run. (3) The runs: '
-    f'{len(runs)} seed{"s" if len(runs) > 1 else ""} here, 10 in PacGAN. (4) The update: `jaxgan.families.classic.step` '
-    'alternates one D step and one G step; the data set is ours '
+    f'{len(runs)} seed{"s" if len(runs) > 1 else ""} here, 10 in PacGAN. (4) The update: '
+    'one D step and one G step in turn; the data set is ours '
     f'(`jaxgan.data.STACKED_MNIST`: {train_size:,} fixed triples of MNIST '
     "training digits, the size of PacGAN's). The classifier has "
     'the architecture PacGAN used (Keras `mnist_cnn`) but its own weights.',

@@ -69,6 +69,7 @@ def data_config(source: str = 'bundled_mnist', **transforms) -> ml_collections.C
   config.resize = 0  # The shorter side to this many pixels.
   config.center_crop = 0  # A centred square of this side.
   config.random_crop = 0  # A square of this side at a random place.
+  config.pad = 0  # Zero-padded (black) to a centred square of this side.
   config.flip = False  # Mirror left-right with probability 1/2.
   # Processes that decode images in parallel; 0 decodes on a thread of the
   # training process, which keeps up with every model on 2 CPU cores

@@ -23,9 +23,13 @@ early phase.
 
 The data: MNIST's digits zero-padded by 2 pixels to 32x32 (domain A of the
 bundled `mnist2textured`: the first 30,000 training digits, padded as the
-MNIST evaluator reads them). For other images, a power-of-2 side, and on
-a GPU NVlabs' own sizes (fmap_base 8192, fmap_max 512, z and w of 512,
-batch 32):
+MNIST evaluator reads them). Other 28x28 digits take the same padding from
+the data config, e.g. stacked MNIST (benchmarks/stacked_mnist.py --variant
+stylegan):
+  python train.py --config=configs/stylegan.py --config.data.source=stacked_mnist \
+      --config.data.split=train --config.data.pad=32
+For other images, a power-of-2 side, and on a GPU NVlabs' own sizes
+(fmap_base 8192, fmap_max 512, z and w of 512, batch 32):
   python train.py --config=configs/stylegan.py --config.resolution=64 \
       --config.data.source=/path/to/images --config.data.split=train \
       --config.data.resize=64 --config.data.center_crop=64 \

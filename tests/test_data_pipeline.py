@@ -99,6 +99,18 @@ def test_batches_are_uint8_images_and_int32_labels(data_dir):
     assert set(next(iterator)) == {'image'}
 
 
+def test_padded_mnist_is_the_digits_on_a_black_border(data_dir):
+  # StyleGAN's 32x32 MNIST: the pad is the spec's, its size the info's.
+  with _iterator(_mnist(data_dir)) as iterator:
+    plain = next(iterator)['image']
+  with _iterator(_mnist(data_dir, transforms=Transforms(pad=32))) as iterator:
+    assert iterator.info.shape == (32, 32, 1)
+    padded = next(iterator)['image']
+  assert padded.shape == (64, 32, 32, 1)
+  np.testing.assert_array_equal(padded[:, 2:30, 2:30], plain)
+  assert padded.sum() == plain.sum()
+
+
 def test_batches_follow_the_epoch_permutations(data_dir):
   # The documented stream: position j of epoch e is example perm_e[j], the
   # remainder N mod B of each epoch dropped, global batch g = positions

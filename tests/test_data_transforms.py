@@ -86,6 +86,21 @@ def test_center_crop():
     transforms.center_crop(image, 6)
 
 
+def test_pad_centres_the_image_on_black_and_center_crop_undoes_it():
+  image = _ramp(5, 6) + 1  # No zero inside, so the border shows.
+  padded = transforms.pad_to(image, 8)
+  assert padded.shape == (8, 8, image.shape[-1]) and padded.dtype == image.dtype
+  # Margins 3 rows (1 above, 2 below) and 2 columns (1 each side).
+  np.testing.assert_array_equal(padded[1:6, 1:7], image)
+  assert padded.sum() == image.sum()
+  # MNIST's 28x28 at 32 and back; an image of the pad's size is unchanged.
+  digit = _ramp(28, 28)
+  np.testing.assert_array_equal(transforms.center_crop(transforms.pad_to(digit, 32), 28), digit)
+  np.testing.assert_array_equal(transforms.pad_to(digit, 28), digit)
+  with pytest.raises(ValueError, match='A 5x6 image does not fit in a 4x4 pad'):
+    transforms.pad_to(image, 4)
+
+
 def test_random_crop_takes_every_place_uniformly():
   image = _ramp(5, 6)
   counts = np.zeros((3, 4), int)
@@ -142,6 +157,20 @@ def test_crop_and_flip_draws_do_not_depend_on_each_other():
     np.testing.assert_array_equal(crop_and_flip, crop[:, ::-1] if flipped else crop)
 
 
+def test_apply_pads_after_the_crop_and_before_the_flip():
+  image = _ramp(20, 20) + 1
+  options = transforms.Transforms(random_crop=8, pad=12, flip=True)
+  for seed in range(8):
+    got = transforms.apply(image, options, np.random.default_rng(seed))
+    crop = transforms.apply(
+      image, transforms.Transforms(random_crop=8), np.random.default_rng(seed)
+    )
+    expected = transforms.pad_to(crop, 12)
+    if np.random.default_rng(seed).random() < 0.5:
+      expected = expected[:, ::-1]
+    np.testing.assert_array_equal(got, expected)
+
+
 def test_apply_without_transforms_is_the_identity():
   image = _ramp(9, 11)
   np.testing.assert_array_equal(transforms.apply(image, transforms.Transforms(), None), image)
@@ -170,6 +199,7 @@ def test_example_rng_depends_on_seed_epoch_and_index_only():
     (transforms.Transforms(resize=-1), r'config\.data\.resize=-1 must be a non-negative'),
     (transforms.Transforms(channels=2), r'config\.data\.channels=2 must be 1'),
     (transforms.Transforms(flip=1), r'config\.data\.flip=1 must be True or False'),
+    (transforms.Transforms(pad=-2), r'config\.data\.pad=-2 must be a non-negative'),
   ],
 )
 def test_bad_settings_are_clear_errors(options, message):
@@ -183,6 +213,10 @@ def test_output_shape():
   assert transforms.Transforms(resize=32).output_shape((53, 37, 3), where='x') == (46, 32, 3)
   # A crop fixes the size of images that vary.
   assert transforms.Transforms(random_crop=8).output_shape((None, None, 3), where='x') == (8, 8, 3)
+  # MNIST for a power-of-2 network; a crop, then a pad.
+  assert transforms.Transforms(pad=32).output_shape((28, 28, 3), where='x') == (32, 32, 3)
+  padded = transforms.Transforms(resize=64, center_crop=60, pad=64)
+  assert padded.output_shape((None, None, 3), where='x') == (64, 64, 3)
 
 
 def test_output_shape_errors_name_the_field():
@@ -196,6 +230,10 @@ def test_output_shape_errors_name_the_field():
     )
   with pytest.raises(ValueError, match=r'images of different sizes; set config\.data\.center_crop'):
     transforms.Transforms(resize=64).output_shape((None, None, 3), where='x')
+  with pytest.raises(
+    ValueError, match=r'config\.data\.pad=16 is smaller than the 28x28 images of mnist'
+  ):
+    transforms.Transforms(pad=16).output_shape((28, 28, 1), where='mnist')
 
 
 def test_to_float():

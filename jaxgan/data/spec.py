@@ -70,8 +70,8 @@ class DataSpec:
     Args:
       config: an `ml_collections.ConfigDict` (or anything with the same
         attributes) with `source`, `data_dir` ('' for TFDS's default),
-        `split`, `resize`, `center_crop`, `random_crop`, `flip`, `channels`
-        and `num_workers`.
+        `split`, `resize`, `center_crop`, `random_crop`, `pad`, `flip`,
+        `channels` and `num_workers` (`pad` may be missing: 0).
       config_field: where `config` sits in the whole config, for messages.
 
     Returns:
@@ -88,6 +88,8 @@ class DataSpec:
         resize=config.resize,
         center_crop=config.center_crop,
         random_crop=config.random_crop,
+        # Absent from the config.json of runs saved before it existed.
+        pad=getattr(config, 'pad', 0),
         flip=config.flip,
         channels=config.channels,
       ),
@@ -119,7 +121,7 @@ def open_dataset(spec: DataSpec, with_labels: bool):
     if not spec.transforms.is_identity:
       raise ValueError(
         f'{where} holds 2-D points, not images; set {spec.config_field}.resize, '
-        'center_crop, random_crop, channels to 0 and flip to False.'
+        'center_crop, random_crop, pad, channels to 0 and flip to False.'
       )
     shape = tuple(source.example_shape)
   else:

@@ -1,6 +1,6 @@
 """Per-example image transforms: pure functions of uint8 (H, W, C) arrays.
 
-`apply` runs them in a fixed order: channels, resize, crop, flip. The random
+`apply` runs them in a fixed order: channels, resize, crop, pad, flip. The random
 ones (random crop, flip) draw from `example_rng(seed, epoch, index)`, so what
 happens to an example depends only on the run's seed, the epoch and the
 example's index in the dataset: not on the batch it lands in, the process
@@ -36,6 +36,8 @@ class Transforms:
     center_crop: crop the central `center_crop` x `center_crop` square (0: no).
     random_crop: crop a `random_crop` x `random_crop` square at a random
       place (0: no). Not together with `center_crop`.
+    pad: zero-pad (black) to a centred `pad` x `pad` square (0: no), as
+      MNIST's 28x28 digits become the 32x32 a power-of-2 network needs.
     flip: mirror left-right with probability 1/2.
     channels: 1 (grayscale), 3 (RGB) or 0 (keep the dataset's own; RGB for a
       folder of images).
@@ -44,6 +46,7 @@ class Transforms:
   resize: int = 0
   center_crop: int = 0
   random_crop: int = 0
+  pad: int = 0
   flip: bool = False
   channels: int = 0
 
@@ -67,7 +70,7 @@ class Transforms:
     Args:
       config_field: the config path of these fields, for the messages.
     """
-    for name in ('resize', 'center_crop', 'random_crop'):
+    for name in ('resize', 'center_crop', 'random_crop', 'pad'):
       value = getattr(self, name)
       if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0:
         raise ValueError(
@@ -105,10 +108,25 @@ class Transforms:
       (height, width, channels).
 
     Raises:
-      ValueError: if the crop is larger than the (resized) images, or the
-        size varies and no crop makes it fixed.
+      ValueError: if the crop is larger than the (resized) images, the pad
+        smaller than the (cropped) images, or the size varies and no crop
+        makes it fixed.
     """
     self.check(config_field)
+    height, width, channels = self._unpadded_shape(shape, where, config_field)
+    if self.pad:
+      if self.pad < max(height, width):
+        raise ValueError(
+          f'{config_field}.pad={self.pad} is smaller than the {height}x{width} images of '
+          f'{where} it would pad; set it to at least {max(height, width)}, or to 0.'
+        )
+      return self.pad, self.pad, channels
+    return height, width, channels
+
+  def _unpadded_shape(
+    self, shape: tuple[int | None, int | None, int], where: str, config_field: str
+  ) -> tuple[int, int, int]:
+    """`output_shape` before the pad."""
     height, width, channels = shape
     channels = self.channels or channels
     if self.resize and height is not None and width is not None:
@@ -218,13 +236,30 @@ def random_crop(image: np.ndarray, size: int, rng: np.random.Generator) -> np.nd
   return image[top : top + size, left : left + size]
 
 
+def pad_to(image: np.ndarray, size: int) -> np.ndarray:
+  """Zero-pads (black) to a `size` x `size` square around the image.
+
+  An odd margin puts the extra pixel on the bottom/right, where
+  `center_crop(pad_to(image, size), side)` takes it back off: the two undo
+  each other.
+
+  Raises:
+    ValueError: if the image is larger than `size` on a side.
+  """
+  height, width = image.shape[:2]
+  if size < max(height, width):
+    raise ValueError(f'A {height}x{width} image does not fit in a {size}x{size} pad.')
+  top, left = (size - height) // 2, (size - width) // 2
+  return np.pad(image, ((top, size - height - top), (left, size - width - left), (0, 0)))
+
+
 def random_flip(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
   """Mirrors left-right if `rng.random() < 0.5`."""
   return image[:, ::-1] if rng.random() < 0.5 else image
 
 
 def apply(image: np.ndarray, transforms: Transforms, rng: np.random.Generator | None) -> np.ndarray:
-  """Runs `transforms` on one image: channels, resize, crop, flip.
+  """Runs `transforms` on one image: channels, resize, crop, pad, flip.
 
   Args:
     image: uint8 (H, W, C).
@@ -235,7 +270,7 @@ def apply(image: np.ndarray, transforms: Transforms, rng: np.random.Generator | 
     uint8 (H', W', C'), C-contiguous.
 
   Raises:
-    ValueError: if a crop does not fit the image.
+    ValueError: if a crop does not fit the image, or the image the pad.
   """
   # The flip's coin is drawn first whenever anything is random, so an
   # example's crop is the same with or without `flip`, and its flip the
@@ -249,6 +284,8 @@ def apply(image: np.ndarray, transforms: Transforms, rng: np.random.Generator | 
     image = center_crop(image, transforms.center_crop)
   elif transforms.random_crop:
     image = random_crop(image, transforms.random_crop, rng)
+  if transforms.pad:
+    image = pad_to(image, transforms.pad)
   if flip:
     image = image[:, ::-1]
   return np.ascontiguousarray(image)

@@ -174,10 +174,16 @@ def build(
   height, width, channels = info.shape
   size = config.resolution
   if (height, width) != (size, size):
+    # Smaller images, as MNIST's 28x28 at 32, keep their pixels when padded.
+    fit = (
+      f'pad the data to it (--config.data.pad={size}) or resize it'
+      if max(height, width) < size
+      else 'resize the data to it'
+    )
     raise ValueError(
       f'config.resolution = {size} builds StyleGAN for {size}x{size} images, but {source} '
-      f'gives {height}x{width} images. Set --config.resolution to a power of 2 and resize the '
-      f'data to it (--config.data.resize={size} --config.data.center_crop={size}).'
+      f'gives {height}x{width} images. Set --config.resolution to a power of 2 and {fit} '
+      f'(--config.data.resize={size} --config.data.center_crop={size}).'
     )
   fmap_base = config.fmap_base or None
   mapping = networks.MappingNetwork(
