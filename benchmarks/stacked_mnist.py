@@ -28,8 +28,8 @@ seed 0 leaves a sample grid `stacked_mnist_seed0.png` beside it.
 
 `--variant` trains one of `VARIANTS`: `configs/dcgan.py:paper` with a few fields
 changed (PacGAN packing, minibatch discrimination, WGAN-GP), or another
-family's config (`stylegan`: `configs/stylegan.py` on the digits zero-padded
-to 32x32, at its own length):
+family's config (`stylegan`, `stylegan2`: `configs/stylegan.py` or
+`configs/stylegan2.py` on the digits zero-padded to 32x32, at its own length):
 
   python benchmarks/stacked_mnist.py --variant pacdcgan2 --steps 1000 --seeds 1
   python benchmarks/stacked_mnist.py --variant stylegan --steps 25000 --seeds 1
@@ -63,6 +63,7 @@ from benchmarks import variant_rows
 from configs import dcgan as dcgan_config
 from configs import default as default_config
 from configs import stylegan as stylegan_config
+from configs import stylegan2 as stylegan2_config
 from jaxgan import data
 from jaxgan.eval import classifier
 from jaxgan.eval import metrics
@@ -91,6 +92,7 @@ class Variant(NamedTuple):
 BASE_CONFIGS = {
   'dcgan:paper': lambda: dcgan_config.get_config('paper'),
   'stylegan': stylegan_config.get_config,
+  'stylegan2': stylegan2_config.get_config,
 }
 # What each base trains, for the report's differences from PacGAN's setup.
 BASE_NETWORKS = {
@@ -109,6 +111,14 @@ BASE_NETWORKS = {
     "(0, 0.99); samples from G's moving average, no truncation), on the stacked digits "
     'zero-padded to 32×32 (`data.pad=32`); the classifier reads the central 28×28 of '
     'each channel, which the padding leaves as it was'
+  ),
+  'stylegan2': (
+    "`configs/stylegan2.py`'s StyleGAN2 at the same sizes as `configs/stylegan.py` "
+    '(modulated and demodulated convolutions, a skip G and a residual D; lazy R1 gamma 0.1 '
+    'every 16 steps, path length regularisation every 4, style mixing 0.9, batch 16, Adam '
+    "2e-3 with betas (0, 0.99); samples from G's moving average, no truncation), on the "
+    'stacked digits zero-padded to 32×32 (`data.pad=32`); the classifier reads the central '
+    '28×28 of each channel'
   ),
 }
 
@@ -151,6 +161,13 @@ VARIANTS: dict[str, Variant] = {
     '`configs/stylegan.py` (StyleGAN for MNIST at 32×32 on 2 CPU cores) on the stacked '
     'digits, zero-padded from 28×28 to 32×32',
     base='stylegan',
+  ),
+  'stylegan2': Variant(
+    'StyleGAN2 (configs/stylegan2.py, 32×32)',
+    {'data.pad': 32},
+    '`configs/stylegan2.py` (StyleGAN2 for MNIST at 32×32 on 2 CPU cores) on the stacked '
+    'digits, zero-padded from 28×28 to 32×32',
+    base='stylegan2',
   ),
 }
 
