@@ -47,6 +47,7 @@ import os
 import shlex
 import sys
 import time
+from collections.abc import Callable
 from typing import NamedTuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -74,53 +75,66 @@ from jaxgan.train import loop
 from jaxgan.train import saved_runs
 
 
-class Variant(NamedTuple):
-  """A named change of `configs/dcgan.py:paper`.
+class Base(NamedTuple):
+  """A config a variant starts from.
 
-  label: the row's name in the results table.
-  overrides: config fields and their values.
-  about: what the change is, for the report.
+  config_file: how the report names it (`configs/NAME.py[:ARG]`).
+  get_config: builds it.
+  network: what it trains, for the report's differences from PacGAN's setup.
   """
 
-  label: str
-  overrides: dict
-  about: str
-  base: str = 'dcgan:paper'
+  config_file: str
+  get_config: Callable[[], ml_collections.ConfigDict]
+  network: str
 
 
-# The configs a variant starts from, by the name its report gives.
-BASE_CONFIGS = {
-  'dcgan:paper': lambda: dcgan_config.get_config('paper'),
-  'stylegan': stylegan_config.get_config,
-  'stylegan2': stylegan2_config.get_config,
-}
-# What each base trains, for the report's differences from PacGAN's setup.
-BASE_NETWORKS = {
-  'dcgan:paper': (
+BASES: dict[str, Base] = {
+  'dcgan:paper': Base(
+    'configs/dcgan.py:paper',
+    lambda: dcgan_config.get_config('paper'),
     'the jaxgan DCGAN28 preset (G: z(100) → 7×7×256 → 14×14×128 → 28×28×64 → '
     '28×28×3, 4×4 transposed convolutions; D: 28×28×3 → 14×14×64 → 7×7×128 '
     '→ 1, 4×4 stride-2 convolutions, LeakyReLU(0.2), BatchNorm on the '
     'second; batch 64, Adam 2e-4, beta1 0.5; a variant changes these as its line above '
-    'says)'
+    'says)',
   ),
-  'stylegan': (
+  'stylegan': Base(
+    'configs/stylegan.py',
+    stylegan_config.get_config,
     "`configs/stylegan.py`'s StyleGAN, scaled down for 2 CPU cores (an 8-layer mapping "
     'network, z and w of 32; the synthesis network from a learned 4×4 constant to 32×32×3 '
     "with noise and AdaIN, 16 feature maps at every resolution; StyleGAN's D with "
     'minibatch stddev; R1 gamma 10, style mixing 0.9, batch 16, Adam 1e-3 with betas '
     "(0, 0.99); samples from G's moving average, no truncation), on the stacked digits "
     'zero-padded to 32×32 (`data.pad=32`); the classifier reads the central 28×28 of '
-    'each channel, which the padding leaves as it was'
+    'each channel, which the padding leaves as it was',
   ),
-  'stylegan2': (
+  'stylegan2': Base(
+    'configs/stylegan2.py',
+    stylegan2_config.get_config,
     "`configs/stylegan2.py`'s StyleGAN2 at the same sizes as `configs/stylegan.py` "
     '(modulated and demodulated convolutions, a skip G and a residual D; lazy R1 gamma 0.1 '
     'every 16 steps, path length regularisation every 4, style mixing 0.9, batch 16, Adam '
     "2e-3 with betas (0, 0.99); samples from G's moving average, no truncation), on the "
     'stacked digits zero-padded to 32×32 (`data.pad=32`); the classifier reads the central '
-    '28×28 of each channel'
+    '28×28 of each channel',
   ),
 }
+
+
+class Variant(NamedTuple):
+  """A named change of a base config (`configs/dcgan.py:paper` unless `base` says otherwise).
+
+  label: the row's name in the results table.
+  overrides: config fields (dotted for nested ones) and their values.
+  about: what the change is, for the report.
+  base: the key of its `BASES` config.
+  """
+
+  label: str
+  overrides: dict
+  about: str
+  base: str = 'dcgan:paper'
 
 
 VARIANTS: dict[str, Variant] = {
@@ -264,7 +278,7 @@ def benchmark_config(seed: int, num_steps: int, data_dir: str, variant: str = 'd
 
   An override's field may be dotted (`data.pad`).
   """
-  config = BASE_CONFIGS[VARIANTS[variant].base]()
+  config = BASES[VARIANTS[variant].base].get_config()
   for field, value in VARIANTS[variant].overrides.items():
     *parents, name = field.split('.')
     node = config
@@ -519,7 +533,7 @@ def _write_results(
   batch = config.batch_size
   critic_steps = config.get('critic_steps', 1)
   real_per_step = batch * critic_steps
-  base = VARIANTS[variant].base
+  base = BASES[VARIANTS[variant].base]
   train_size = data.STACKED_MNIST_SIZES['train']
   speeds = [r.steps_trained / r.train_seconds for r in runs if r.steps_trained]
   speed = (
@@ -545,7 +559,7 @@ def _write_results(
     f'- Wall time: {wall / 60:.1f} min on {jax.device_count()} '
     f'{jax.devices()[0].platform.upper()} device(s), jax {jax.__version__}; '
     f'training speed {speed}.',
-    f'- Training: `configs/{base.replace(":", ".py:") if ":" in base else base + ".py"}` '
+    f'- Training: `{base.config_file}` '
     f'with `data.source=stacked_mnist`, '
     f'`eval_every=0`{", " + overrides if overrides else ""}, {max_step:,} steps of batch '
     f'{batch}, {critic_steps} D update(s) per step, each on its own real batch '
@@ -579,7 +593,7 @@ def _write_results(
     '128,000 training images, batch 64, runs 0-9), for the rows PacGAN '
     'trained; the rows it repeats from VEEGAN show —.',
     '',
-    f'Differences from the published setup: (1) the network: ours is {BASE_NETWORKS[base]}, '
+    f'Differences from the published setup: (1) the network: ours is {base.network}, '
     "while PacGAN's stacked-MNIST runs used their own DCGAN networks "
     '(from carpedm20/DCGAN-tensorflow, following VEEGAN), of another size. '
     f'(2) The training length: {max_step:,} steps here against '

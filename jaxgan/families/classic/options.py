@@ -10,9 +10,9 @@ spectral norm, minibatch stddev, dtype) are checked by `check_network_options`.
 
 import ml_collections
 
+from jaxgan import nn
 from jaxgan.families.classic import dcgan
 from jaxgan.families.classic import step as step_lib
-from jaxgan import nn
 from jaxgan.losses import adversarial
 from jaxgan.nn import conditioning
 from jaxgan.nn import convolutions
