@@ -41,6 +41,14 @@ imported only in the PyTorch rows' processes.
 `--xla_default` adds after each config's row one compiled with XLA:CPU's
 own default library fusions, convolutions in YNNPACK, which
 jaxgan.train.compilation turns off.
+
+  python benchmarks/speed.py --configs=dcgan,gan --pipeline
+
+`--pipeline` adds after each config's row the same call fed as the loop
+feeds it: each call's batches read from the config's data through
+jaxgan.data's pipeline (its source, transforms and workers), put on the
+mesh, then the call (`TimedThroughPipeline`); `--data_dir` is where the
+data is prepared.
 """
 
 import argparse
@@ -62,6 +70,7 @@ from jaxgan import data  # noqa: E402
 from jaxgan import families  # noqa: E402
 from jaxgan import parallel  # noqa: E402
 from jaxgan.train import experiment as experiment_lib  # noqa: E402
+from jaxgan.train import loop  # noqa: E402
 from jaxgan.train import steps  # noqa: E402
 
 
@@ -118,10 +127,12 @@ class Timed:
     self.steps_per_call = self.config.steps_per_call
     per_call = f', {self.steps_per_call} steps per call' if self.steps_per_call > 1 else ''
     self.label = f'`{spec}`{per_call}'
-    mesh = parallel.make_data_mesh(jax.devices())
-    experiment = experiment_lib.prepare(self.config, mesh=mesh)
+    self.mesh = mesh = parallel.make_data_mesh(jax.devices())
+    self.experiment = experiment = experiment_lib.prepare(self.config, mesh=mesh)
     self.state = experiment.init(self.config.seed)
-    self.call = steps.make_train_call(experiment.model, mesh, experiment.state_partition)
+    self.call = steps.make_train_call(
+      experiment.model, mesh, experiment.state_partition, nonfinite=self.config.nonfinite
+    )
     self.batch = steps.global_batches(
       mesh,
       random_batch(experiment, np.random.default_rng(0), self.steps_per_call),
@@ -138,6 +149,47 @@ class Timed:
     start = time.perf_counter()
     for _ in range(calls):
       self.state, metrics = self.call(self.state, self.batch)
+    jax.block_until_ready(metrics)
+    self.step_seconds.append((time.perf_counter() - start) / (calls * self.steps_per_call))
+
+
+class TimedThroughPipeline(Timed):
+  """The same call fed as the loop feeds it: each call's batches from the config's data.
+
+  Per call, what `loop._train` does before its events: `loop.next_call_batches`
+  from one `data.BatchIterator` per stream (the config's source, transforms
+  and workers), each iterator's state, `steps.global_batches` onto the mesh,
+  the call. The row's difference from its config's first row is the data
+  pipeline's cost to the step.
+  """
+
+  def __init__(self, spec: str, data_dir: str | None):
+    super().__init__(spec, data_dir)
+    self.label += ', batches through the data pipeline'
+    self.iterators = {
+      name: data.BatchIterator(
+        stream.spec,
+        global_batch_size=self.config.batch_size,
+        seed=self.config.seed + position,
+        with_labels=stream.with_labels,
+        process_index=jax.process_index(),
+        process_count=jax.process_count(),
+      )
+      for position, (name, stream) in enumerate(self.experiment.streams.items())
+    }
+    # Workers started and their first batches read outside the timed blocks.
+    self.run(self.steps_per_call)
+    self.step_seconds.clear()
+
+  def run(self, count: int) -> None:
+    calls = max(1, count // self.steps_per_call)
+    start = time.perf_counter()
+    for _ in range(calls):
+      local = loop.next_call_batches(self.iterators, self.experiment, self.steps_per_call)
+      # The loop keeps each call's data state for its checkpoints.
+      self.data_state = {name: it.get_state() for name, it in self.iterators.items()}
+      batch = steps.global_batches(self.mesh, local, jax.process_count())
+      self.state, metrics = self.call(self.state, batch)
     jax.block_until_ready(metrics)
     self.step_seconds.append((time.perf_counter() - start) / (calls * self.steps_per_call))
 
@@ -357,7 +409,10 @@ def _serve(kind: str, spec: str, data_dir: str | None, mode: str, connection) ->
   if kind == 'jax' and mode == 'xla-default':
     # Before XLA starts in this process: it reads XLA_FLAGS once.
     os.environ['XLA_FLAGS'] = f'{os.environ.get("XLA_FLAGS", "")} {XLA_DEFAULT_FLAGS}'
-  entry = Timed(spec, data_dir) if kind == 'jax' else TorchTimed(spec, data_dir, mode)
+  if kind == 'torch':
+    entry = TorchTimed(spec, data_dir, mode)
+  else:
+    entry = (TimedThroughPipeline if mode == 'pipeline' else Timed)(spec, data_dir)
   if kind == 'jax' and mode == 'xla-default':
     entry.label += ", XLA:CPU's default library fusions (convolutions in YNNPACK)"
   versions = f'jax {jax.__version__}'
@@ -420,6 +475,12 @@ def main():
     help="Add a row per config compiled with XLA:CPU's default library fusions "
     "(convolutions in YNNPACK) instead of jaxgan.train.compilation's options.",
   )
+  parser.add_argument(
+    '--pipeline',
+    action='store_true',
+    help="Add a row per config whose batches come from the config's data through "
+    "jaxgan.data's pipeline, as the loop feeds them, instead of being on the device already.",
+  )
   args = parser.parse_args()
   torch_modes = [m for m in args.torch.split(',') if m]
   for mode in torch_modes:
@@ -427,6 +488,8 @@ def main():
   rows = []
   for spec in args.configs.split(','):
     rows.append(Row('jax', spec, args.data_dir))
+    if args.pipeline:
+      rows.append(Row('jax', spec, args.data_dir, 'pipeline'))
     if args.xla_default:
       rows.append(Row('jax', spec, args.data_dir, 'xla-default'))
     rows.extend(Row('torch', spec, args.data_dir, mode) for mode in torch_modes)

@@ -113,7 +113,7 @@ BASES: dict[str, Base] = {
     'configs/stylegan2.py',
     stylegan2_config.get_config,
     "`configs/stylegan2.py`'s StyleGAN2 at the same sizes as `configs/stylegan.py` "
-    '(modulated and demodulated convolutions, a skip G and a residual D; lazy R1 gamma 0.1 '
+    '(modulated and demodulated convolutions, a skip G and a residual D; lazy R1 gamma 10 '
     'every 16 steps, path length regularisation every 4, style mixing 0.9, batch 16, Adam '
     "2e-3 with betas (0, 0.99); samples from G's moving average, no truncation), on the "
     'stacked digits zero-padded to 32×32 (`data.pad=32`); the classifier reads the central '

@@ -9,30 +9,31 @@ resolution, summed) and a 'resnet' discriminator; Adam 0.002, betas (0,
 decay 0.01, half the batch) every 4 G steps, each multiplied by its
 interval, with NVlabs' lr and beta scaling c = interval / (interval + 1);
 style mixing 0.9; G's moving average with StyleGAN2-ADA's ramp-up 0.05.
-R1's gamma: StyleGAN2 uses 10 at 1024x1024 FFHQ, StyleGAN2-ADA's
-heuristic 0.0002 * resolution^2 / batch gives 0.0128 here and its cifar
-config 0.01; MNIST's sharp strokes take more, so 0.1 (TODO(measure) which
-works best). Sizes as configs/stylegan.py's: 16 feature maps at every
-resolution (fmap_base 2048: StyleGAN2 indexes stages by log2 resolution,
-so this is configs/stylegan.py's 1024 in StyleGAN's indexing), z and w of
-32, batch 16, 25,000 steps.
+R1's gamma is 10, StyleGAN's and StyleGAN2's at 1024x1024 FFHQ: measured
+on MNIST at this size and length, 0.1, 1, 10 and 100 gave FID 184, 100,
+51 and 136 (benchmarks/results/stylegan_mnist.md). StyleGAN2-ADA's
+heuristic 0.0002 * resolution^2 / batch (0.0128 here) and its cifar
+config's 0.01 are below the 0.1 at which D already won. Sizes as
+configs/stylegan.py's: 16 feature maps at every resolution (fmap_base
+2048: StyleGAN2 indexes stages by log2 resolution, so this is
+configs/stylegan.py's 1024 in StyleGAN's indexing), z and w of 32, batch
+16, 25,000 steps.
 
 The cifar-like preset of StyleGAN2-ADA (a 2-layer mapping network, no path
 length regulariser, no style mixing) is one flag set away:
   python train.py --config=configs/stylegan2.py --config.mapping_layers=2 \
       --config.path_length_weight=0 --config.mixing_probability=0
 
-On 2 CPU cores alone (2026-12-03, jax 0.10.2, an AVX2-only AMD EPYC, with
-the lazy regularisers' own updates): 15 steps/s, 28.1 minutes in all (on
-the earlier development machine, 21 steps/s and 19.9 minutes). Its
-evaluation of G's moving average on 10,000 samples: FID 184.3, precision
-0.71, recall 0.003, all 10 digits (KL from uniform 0.20): behind
-configs/stylegan.py's FID 97.7 at the same size and length
-(benchmarks/results/stylegan_mnist.md, with its pictures). Like it, G
-draws one or two shapes for the first several thousand steps. On stacked
-MNIST (benchmarks/stacked_mnist.py --variant stylegan2) it collapsed to 28
-of the 1000 modes, with D winning throughout (configs/stylegan.py: 508):
-gamma is the first thing to tune.
+On 2 CPU cores alone (2026-12-04, jax 0.10.2, an AVX2-only AMD EPYC):
+15.2 steps/s, 27.4 minutes in all. Its evaluation of G's moving average
+on 10,000 samples: FID 51.0, precision 0.70, recall 0.11, all 10 digits
+(KL from uniform 0.024): ahead of configs/stylegan.py (FID 97.7, recall
+0.085) at the same size and length, behind the default DCGAN run (FID
+28.7, recall 0.87, in 16 minutes). Like StyleGAN, G draws few shapes
+early on (mostly 8s in its grid at step 2,500). On stacked MNIST
+(benchmarks/stacked_mnist.py --variant stylegan2) it captures 188 of the
+1000 modes (KL 3.01; 28 at gamma 0.1), behind configs/stylegan.py's 508
+and the DCGAN's 973.
 """
 
 from configs import default
@@ -45,7 +46,7 @@ def get_config():
   config.synthesis_architecture = 'skip'
   config.discriminator_architecture = 'resnet'
   config.fmap_base = 2048
-  config.r1_gamma = 0.1
+  config.r1_gamma = 10.0  # The best of 0.1, 1, 10 and 100 on MNIST (above).
   config.r1_interval = 16
   config.path_length_weight = 2.0
   config.path_length_interval = 4
