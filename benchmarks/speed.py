@@ -157,26 +157,16 @@ class TimedThroughPipeline(Timed):
   """The same call fed as the loop feeds it: each call's batches from the config's data.
 
   Per call, what `loop._train` does before its events: `loop.next_call_batches`
-  from one `data.BatchIterator` per stream (the config's source, transforms
-  and workers), each iterator's state, `steps.global_batches` onto the mesh,
-  the call. The row's difference from its config's first row is the data
-  pipeline's cost to the step.
+  from the loop's own iterators (`loop.stream_iterators`: the config's
+  source, transforms and workers), each iterator's state,
+  `steps.global_batches` onto the mesh, the call. The row's difference from
+  its config's first row is the data pipeline's cost to the step.
   """
 
   def __init__(self, spec: str, data_dir: str | None):
     super().__init__(spec, data_dir)
     self.label += ', batches through the data pipeline'
-    self.iterators = {
-      name: data.BatchIterator(
-        stream.spec,
-        global_batch_size=self.config.batch_size,
-        seed=self.config.seed + position,
-        with_labels=stream.with_labels,
-        process_index=jax.process_index(),
-        process_count=jax.process_count(),
-      )
-      for position, (name, stream) in enumerate(self.experiment.streams.items())
-    }
+    self.iterators = dict(loop.stream_iterators(self.experiment))
     # Workers started and their first batches read outside the timed blocks.
     self.run(self.steps_per_call)
     self.step_seconds.clear()
@@ -186,8 +176,9 @@ class TimedThroughPipeline(Timed):
     start = time.perf_counter()
     for _ in range(calls):
       local = loop.next_call_batches(self.iterators, self.experiment, self.steps_per_call)
-      # The loop keeps each call's data state for its checkpoints.
-      self.data_state = {name: it.get_state() for name, it in self.iterators.items()}
+      # The loop takes each call's data state for its checkpoints.
+      for iterator in self.iterators.values():
+        iterator.get_state()
       batch = steps.global_batches(self.mesh, local, jax.process_count())
       self.state, metrics = self.call(self.state, batch)
     jax.block_until_ready(metrics)

@@ -13,6 +13,7 @@ skipping steps) before anything non-finite is saved.
 
 import logging
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import jax
@@ -79,6 +80,31 @@ def _restore(
       f'a new --workdir with --config.init_from={workdir.path} to start a new run from its '
       'parameters.'
     ) from error
+
+
+def stream_iterators(
+  experiment: experiment_lib.Experiment,
+) -> Iterator[tuple[str, data.BatchIterator]]:
+  """(name, iterator) for each of the experiment's streams, made one at a time.
+
+  Each stream shuffles and augments with a seed of its own, so that two
+  streams of as many examples (CycleGAN's domains) do not pair them up.
+  A generator, so that a caller can close the iterators already made if a
+  later one fails.
+  """
+  config = experiment.config
+  for position, (name, stream) in enumerate(experiment.streams.items()):
+    yield (
+      name,
+      data.BatchIterator(
+        stream.spec,
+        global_batch_size=config.batch_size,
+        seed=config.seed + position,
+        with_labels=stream.with_labels,
+        process_index=jax.process_index(),
+        process_count=jax.process_count(),
+      ),
+    )
 
 
 def next_call_batches(
@@ -164,7 +190,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Any:
     logging.info('Resuming from the checkpoint at step %d in %s.', first_step, workdir.checkpoints)
     changes = workdir.config_changes(config)
     if changes:
-      logging.info('The config differs from the run\'s before: %s.', '; '.join(changes))
+      logging.info("The config differs from the run's before: %s.", '; '.join(changes))
   if is_primary:
     workdir.write_config(config)
   if first_step >= config.num_steps:
@@ -179,19 +205,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Any:
 
   iterators = {}
   try:
-    # Each stream shuffles and augments with a seed of its own, so that two
-    # streams of as many examples (CycleGAN's domains) do not pair them up.
-    for position, (name, stream) in enumerate(experiment.streams.items()):
-      iterators[name] = data.BatchIterator(
-        stream.spec,
-        global_batch_size=config.batch_size,
-        seed=config.seed + position,
-        with_labels=stream.with_labels,
-        process_index=jax.process_index(),
-        process_count=jax.process_count(),
-      )
+    for name, iterator in stream_iterators(experiment):
+      iterators[name] = iterator
       if data_state is not None:
-        iterators[name].set_state(data_state[name])
+        iterator.set_state(data_state[name])
     return _train(
       experiment, workdir, checkpointer, iterators, state, first_step, evaluated, is_primary
     )
@@ -247,8 +264,8 @@ def _train(
         reporter.advance(step)
         last = step == config.num_steps
         due = lambda every: every and (step % every == 0 or last)
-        if not any(map(due, (config.log_every, config.checkpoint_every, config.sample_every,
-                             config.eval_every))):
+        events = (config.log_every, config.checkpoint_every, config.sample_every, config.eval_every)
+        if not any(map(due, events)):
           continue
         # Something needs the state: it must be good first.
         host_metrics = steps.to_host(metrics)
