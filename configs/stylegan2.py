@@ -32,10 +32,10 @@ on 10,000 samples, at seed 0: FID 51.0, precision 0.70, recall 0.11, all
 run (FID 28.7, recall 0.87, in 16 minutes). Seeds 1 and 2 end at FID
 122.5 and 37.4, recall 0.009 and 0.126 (seed 1's clean digits of fewer
 shapes): the seed moves this run by more than 3x. Like StyleGAN, G
-draws few shapes early on (mostly 8s in its grid at step 2,500). On stacked MNIST
-(benchmarks/stacked_mnist.py --variant stylegan2) it captures 188 of the
-1000 modes (KL 3.01; 28 at gamma 0.1), behind configs/stylegan.py's 508
-and the DCGAN's 973.
+draws few shapes early on (mostly 8s in its grid at step 2,500). On
+stacked MNIST (benchmarks/stacked_mnist.py --variant stylegan2) it
+captures 188 of the 1000 modes (KL 3.01; 28 at gamma 0.1), behind
+configs/stylegan.py's 508 and the DCGAN's 973.
 """
 
 from configs import default

@@ -248,6 +248,7 @@ def _train(
   checks = divergence.StepChecks(config.nonfinite, checkpointer)
   data_state = {name: iterator.get_state() for name, iterator in iterators.items()}
   metrics = None
+  intervals = (config.log_every, config.checkpoint_every, config.sample_every, config.eval_every)
   start_time = time.monotonic()
   step = first_step
   try:
@@ -264,8 +265,7 @@ def _train(
         reporter.advance(step)
         last = step == config.num_steps
         due = lambda every: every and (step % every == 0 or last)
-        events = (config.log_every, config.checkpoint_every, config.sample_every, config.eval_every)
-        if not any(map(due, events)):
+        if not any(map(due, intervals)):
           continue
         # Something needs the state: it must be good first.
         host_metrics = steps.to_host(metrics)
