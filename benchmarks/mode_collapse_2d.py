@@ -5,6 +5,7 @@ Run by hand from anywhere (the script puts the repo root on sys.path):
   python benchmarks/mode_collapse_2d.py                  # the config's runs
   python benchmarks/mode_collapse_2d.py --steps 200 --seeds 2 --dataset ring \\
       --config.results_dir=/tmp/mc2d                     # a smoke run
+  python benchmarks/mode_collapse_2d.py --together       # seeds as one program
 
 Each run is one `train_and_evaluate` of the toy 2-D family
 (`jaxgan.families.toy2d`: PacGAN's 2-D networks with the classic GAN step)
@@ -18,7 +19,10 @@ and KL(generated mode histogram || uniform). The table gives mean +-
 standard error over seeds beside the published rows, and goes with the
 command, date and wall time to `<results_dir>/mode_collapse_2d.md`; seed 0
 of each dataset also leaves its scatter plot of real and generated points
-there.
+there. With `--together`, a dataset's seeds train as one program
+(`benchmarks/seeds_together.py`: the same runs, to float rounding, with
+their steps taken at once), in one workdir per dataset: for a GPU, which
+one run of these small networks leaves idle between kernels.
 
 A variant (PacGAN2/3/4, minibatch discrimination, feature matching,
 WGAN-GP) is a config that imports `benchmarks/configs/gan_2d.py` and changes
@@ -37,11 +41,13 @@ rerun of the GAN row keeps.
 import datetime
 import json
 import math
+import multiprocessing
 import os
 import shlex
 import shutil
 import sys
 import time
+from collections.abc import Iterator
 from typing import NamedTuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -55,9 +61,11 @@ import ml_collections
 from ml_collections import config_flags
 import numpy as np
 
+from benchmarks import seeds_together
 from benchmarks import variant_rows
 from jaxgan import data
 from jaxgan.eval import metrics
+from jaxgan.train import images
 from jaxgan.train import loop
 from jaxgan.train import reporting
 
@@ -71,6 +79,19 @@ _STEPS = flags.DEFINE_integer('steps', None, 'Train steps per run; overrides con
 _SEEDS = flags.DEFINE_integer('seeds', None, 'Runs per dataset; overrides config.num_seeds.')
 _DATASET = flags.DEFINE_enum(
   'dataset', None, ['ring', 'grid', 'both'], 'Datasets to run; overrides config.dataset.'
+)
+_TOGETHER = flags.DEFINE_bool(
+  'together',
+  False,
+  "Train a dataset's seeds together, as one program (benchmarks/seeds_together.py): the same "
+  'runs, each step taken by all of them at once; for a GPU, where one run leaves it idle.',
+)
+_PROCESSES = flags.DEFINE_integer(
+  'processes',
+  1,
+  'Runs at a time, each in a process of its own pinned to one CPU core: on a CPU, where one '
+  'run of these small networks keeps a second core poorly busy (2 at a time on 2 cores train '
+  '1.8 times as many steps per second as 1).',
 )
 _WORKDIR_ROOT = flags.DEFINE_string(
   'workdir_root',
@@ -184,6 +205,86 @@ def train_and_score(
   return statistics, seconds, plot
 
 
+def train_together(
+  config: ml_collections.ConfigDict, dataset: str, workdir: str, stem: str
+) -> tuple[list[metrics.ModeStatistics], float]:
+  """Every seed of one dataset trained as one program; seed 0's plot to the results.
+
+  Returns:
+    Each seed's mode statistics, and the steps per second of all seeds
+    together (0 if the runs were found finished).
+  """
+  seeds = range(config.num_seeds)
+  runs, speed = seeds_together.train_seeds_together(
+    [run_config(config, dataset, seed) for seed in seeds],
+    os.path.join(workdir, f'seeds_0-{config.num_seeds - 1}_together'),
+  )
+  stats = []
+  for run in runs:
+    figures = run.metrics
+    stats.append(
+      metrics.ModeStatistics(figures['modes'], figures['high_quality'], figures['reverse_kl'])
+    )
+    print(
+      f'{dataset} seed {run.seed}: {figures["modes"]} modes, '
+      f'{100 * figures["high_quality"]:.1f}% high quality, '
+      f'reverse KL {figures["reverse_kl"]:.3f}',
+      flush=True,
+    )
+  results_dir = os.path.join(ROOT, config.results_dir)
+  images.save_png(os.path.join(results_dir, f'{stem}_{dataset}_seed0.png'), runs[0].picture)
+  print(f'{dataset}: {config.num_seeds} seeds together at {speed:.1f} steps/s', flush=True)
+  return stats, speed
+
+
+def check_processes(processes: int) -> list[int]:
+  """The cores this process may use; ValueError unless `processes` of them are there."""
+  cores = sorted(os.sched_getaffinity(0))
+  if not 1 <= processes <= len(cores):
+    raise ValueError(
+      f'--processes={processes}, but this process may use {len(cores)} CPU cores; use 1 to '
+      f'{len(cores)}.'
+    )
+  return cores
+
+
+def _pin_to_a_core(cores) -> None:
+  """A worker's start: it runs on the core it takes from the queue, and on no other."""
+  os.sched_setaffinity(0, {cores.get()})
+
+
+def _train_and_score_job(job: tuple[ml_collections.ConfigDict, str]):
+  return train_and_score(*job)
+
+
+def train_and_score_each(
+  jobs: list[tuple[ml_collections.ConfigDict, str]], *, processes: int
+) -> Iterator[tuple[metrics.ModeStatistics, float, str]]:
+  """`train_and_score(config, workdir)` of each job, in order, `processes` at a time.
+
+  With more than one process, each is pinned to a core of its own before
+  jax starts in it, so that XLA's threads of one run never wait on
+  another's, and keeps its compiled step for the next run it takes.
+
+  Raises:
+    ValueError: for more processes than this process may use cores, before
+      any run starts.
+  """
+  if processes <= 1:
+    return map(_train_and_score_job, jobs)
+  cores = check_processes(processes)
+
+  def outcomes():
+    context = multiprocessing.get_context('spawn')
+    queue = context.Queue()
+    for core in cores[:processes]:
+      queue.put(core)
+    with context.Pool(processes, initializer=_pin_to_a_core, initargs=(queue,)) as pool:
+      yield from pool.imap(_train_and_score_job, jobs)
+
+  return outcomes()
+
+
 def summarise(stats: list[metrics.ModeStatistics]) -> Summary:
   """Mean and standard error (std with ddof 1 over sqrt(n)) over seeds."""
 
@@ -255,6 +356,10 @@ def main(argv: list[str]) -> None:
       config.num_seeds = _SEEDS.value
     if _DATASET.value is not None:
       config.dataset = _DATASET.value
+  processes = _PROCESSES.value
+  if _TOGETHER.value and processes > 1:
+    raise ValueError('--together trains all seeds in one process: drop --processes or --together.')
+  check_processes(processes)
   if config.dataset not in ('ring', 'grid', 'both'):
     raise ValueError(f"config.dataset = {config.dataset!r}; use 'ring', 'grid' or 'both'.")
   datasets = ['ring', 'grid'] if config.dataset == 'both' else [config.dataset]
@@ -270,13 +375,21 @@ def main(argv: list[str]) -> None:
   )
 
   summaries, per_seed, speeds = {}, {}, []
-  for dataset in datasets:
-    stats = []
-    for seed in range(config.num_seeds):
-      workdir = os.path.join(workdir_root, dataset, f'seed_{seed}')
-      statistics, seconds, plot = train_and_score(run_config(config, dataset, seed), workdir)
+  if _TOGETHER.value:
+    for dataset in datasets:
+      stats, speed = train_together(config, dataset, os.path.join(workdir_root, dataset), stem)
+      speeds.append(speed)
+      per_seed[dataset] = stats
+  else:
+    runs = [(dataset, seed) for dataset in datasets for seed in range(config.num_seeds)]
+    jobs = [
+      (run_config(config, dataset, seed), os.path.join(workdir_root, dataset, f'seed_{seed}'))
+      for dataset, seed in runs
+    ]
+    for (dataset, seed), outcome in zip(runs, train_and_score_each(jobs, processes=processes)):
+      statistics, seconds, plot = outcome
       speeds.append(config.num_steps / seconds)
-      stats.append(statistics)
+      per_seed.setdefault(dataset, []).append(statistics)
       print(
         f'{dataset} seed {seed}: {statistics.modes_captured} modes, '
         f'{100 * statistics.high_quality_fraction:.1f}% high quality, '
@@ -286,8 +399,7 @@ def main(argv: list[str]) -> None:
       )
       if seed == 0:
         shutil.copyfile(plot, os.path.join(results_dir, f'{stem}_{dataset}_seed0.png'))
-    summaries[dataset] = summarise(stats)
-    per_seed[dataset] = stats
+  summaries = {dataset: summarise(stats) for dataset, stats in per_seed.items()}
 
   wall = time.monotonic() - wall_start
   table = results_table(
@@ -304,6 +416,7 @@ def main(argv: list[str]) -> None:
     per_seed=per_seed,
     speeds=speeds,
     stem=stem,
+    together=_TOGETHER.value,
   )
   if config.variant:
     cells = []
@@ -369,12 +482,21 @@ def _write_results(
   per_seed: dict[str, list[metrics.ModeStatistics]],
   speeds: list[float],
   stem: str,
+  together: bool,
 ) -> None:
   """Writes the table, how it was made and the per-seed figures.
 
   The GAN row's file keeps the variant table at its end (`variant_rows`).
   """
   optimizer = config.discriminator_optimizer
+  if together:
+    speed = (
+      f'All {config.num_seeds} seeds of a dataset trained together as one program '
+      f'(`--together`, benchmarks/seeds_together.py) at a median {np.median(speeds):.1f} steps/s, '
+      'compilation included.'
+    )
+  else:
+    speed = f'Median speed {np.median(speeds):.0f} steps/s per run, compilation included.'
   real_per_step = config.critic_steps * config.batch_size
   epochs = config.num_steps * real_per_step / data.mixtures.NUM_POINTS
   title = '# 2-D mode collapse (PacGAN Table 1 protocol)'
@@ -388,8 +510,7 @@ def _write_results(
     f'- Training: {config.num_steps:,} steps of batch {config.batch_size} '
     f'per run, {config.critic_steps} D update(s) per step, each on its own real batch '
     f'({epochs:g} epochs of the {data.mixtures.NUM_POINTS:,}-point '
-    f'training set); PacGAN trained 400 epochs (400,000 steps). Median '
-    f'speed {np.median(speeds):.0f} steps/s per run, compilation included.',
+    f'training set); PacGAN trained 400 epochs (400,000 steps). {speed}',
     f'- Options: {_options(config)}.',
     f'- Seeds: {config.num_seeds} per dataset; ours are mean ± standard error over them.',
     f'- Evaluation: {config.eval_samples:,} samples from G with '

@@ -341,6 +341,12 @@ class TorchTimed:
       options = options | {'reuse'}
     # PyTorch's CPU ops take as many threads as cores, as XLA:CPU does.
     torch.set_num_threads(os.cpu_count())
+    # On a GPU where CUDA is there (benchmarks/accelerator.py): networks,
+    # optimizer states and batches made on it. Only there: a default device
+    # intercepts every op, which would slow the CPU rows' eager steps.
+    self.device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    if self.device == 'cuda':
+      torch.set_default_device(self.device)
     self.spec = spec
     what = 'compile' if compile_networks else 'eager'
     self.label = ', '.join(
@@ -368,22 +374,31 @@ class TorchTimed:
     rng = np.random.default_rng(0)
     # One batch per stream, as the jaxgan row's `random_batch` (one batch per step each).
     self.batch = {
-      name: torch.from_numpy(rng.integers(0, 256, (config.batch_size, *shape), np.uint8))
+      name: torch.from_numpy(rng.integers(0, 256, (config.batch_size, *shape), np.uint8)).to(
+        self.device
+      )
       for name, shape in shapes.items()
     }
     if classic:
       self.batch = self.batch['real']
     start = time.perf_counter()
     self.step(self.batch)
+    self._wait()
     self.compile_seconds = time.perf_counter() - start
     self.step_seconds = []
 
+  def _wait(self) -> None:
+    """Returns when the device is done: at once on a CPU, whose ops run to completion."""
+    if self.device == 'cuda':
+      import torch
+
+      torch.cuda.synchronize()
+
   def run(self, count: int) -> None:
-    # PyTorch on the CPU runs each op to completion before returning, so the
-    # clock stops when the last step is done.
     start = time.perf_counter()
     for _ in range(count):
       self.step(self.batch)
+    self._wait()
     self.step_seconds.append((time.perf_counter() - start) / count)
 
 

@@ -104,3 +104,45 @@ def test_finiteness_looks_at_floats_only():
   assert bool(steps.all_finite({'count': jnp.int32(2**31 - 1), 'x': jnp.ones(2)}))
   assert not bool(steps.all_finite({'x': jnp.array([1.0, jnp.inf])}))
   assert bool(steps.all_finite({}))
+
+
+def test_a_stacked_call_trains_each_run_as_a_call_of_its_own():
+  mesh = parallel.make_data_mesh()
+  model = _Counter()
+  fresh = lambda total: {'step': jnp.zeros((), jnp.int32), 'total': jnp.full((), total)}
+  partition = model.state_partition(fresh(0.0))
+  images = np.random.default_rng(1).integers(0, 256, (3, 4, 1, 8, 3), dtype=np.uint8)
+  alone = steps.make_train_call(model, mesh, partition)
+  separate = [
+    alone(fresh(float(run)), steps.global_batches(mesh, {'real': {'image': images[run]}}, 1))[0]
+    for run in range(3)
+  ]
+  stacked_call = steps.make_train_call(model, mesh, partition, stacked=True)
+  runs = jax.tree.map(lambda *x: jnp.stack(x), *[fresh(float(run)) for run in range(3)])
+  batches = steps.global_batches(mesh, {'real': {'image': images}}, 1, stacked=True)
+  runs, metrics = stacked_call(runs, batches)
+  # Each run its own start, its own batches and its own steps.
+  np.testing.assert_allclose(runs['total'], [s['total'] for s in separate], rtol=1e-6)
+  np.testing.assert_array_equal(runs['step'], [4, 4, 4])
+  assert len({float(s['total']) for s in separate}) == 3
+  # One value per step and run.
+  assert metrics['total'].shape == (4, 3)
+  np.testing.assert_allclose(steps.to_host(metrics)['total'][-1], runs['total'], rtol=1e-6)
+
+
+def test_a_stacked_call_drops_only_the_bad_runs_step():
+  mesh = parallel.make_data_mesh()
+  model = _Exploding()
+  one = {'step': jnp.zeros((), jnp.int32), 'weight': jnp.ones((3,))}
+  call = steps.make_train_call(
+    model, mesh, model.state_partition(one), nonfinite='skip', stacked=True
+  )
+  # Run 0 overflows at its second step; run 1 never does.
+  scales = np.array([[2.0, 1e30, 1e30, 3.0], [2.0, 2.0, 2.0, 2.0]], np.float32)
+  x = np.array(np.broadcast_to(scales[:, :, None, None], (2, 4, 1, 8)))
+  runs = jax.tree.map(lambda a: jnp.stack([a, a]), one)
+  runs, metrics = call(runs, steps.global_batches(mesh, {'real': {'x': x}}, 1, stacked=True))
+  np.testing.assert_array_equal(
+    steps.to_host(metrics)[steps.FINITE_METRIC], [[1, 1], [1, 1], [0, 1], [1, 1]]
+  )
+  np.testing.assert_allclose(np.asarray(runs['weight'])[:, 0], [6e30, 16.0], rtol=1e-6)

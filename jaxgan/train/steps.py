@@ -6,7 +6,9 @@ options, `compilation.jit`): one call runs as many steps as its batches
 hold, as a `lax.scan` over them on the devices, so the host
 dispatches once per K steps (`config.steps_per_call`). A GPU, or XLA:CPU on
 a small model, spends a noticeable part of a short step waiting for the
-host otherwise.
+host otherwise. A stacked call (`stacked=True`) trains several runs of one
+model at once, their states and batches stacked on a leading axis, for
+models too small to fill a GPU alone (benchmarks/seeds_together.py).
 
 Batches arrive as they leave the data pipeline: images as uint8, which the
 call turns into float32 in [-1, 1] on the devices (a quarter of the bytes
@@ -41,6 +43,18 @@ from jaxgan.train import compilation
 
 # (steps, batches_per_step, global_batch, ...): split along the global batch.
 BATCH_PARTITION = P(None, None, parallel.DATA_AXIS)
+# The same with the runs of a stacked call first: (runs, steps, ...).
+STACKED_BATCH_PARTITION = P(None, None, None, parallel.DATA_AXIS)
+
+
+def stacked_partition(state_partition: Any) -> Any:
+  """A state's PartitionSpecs for R runs of it stacked on a new leading axis.
+
+  Each run's arrays lie as one run's do: the runs' axis is not split.
+  """
+  return jax.tree.map(
+    lambda spec: P(None, *spec), state_partition, is_leaf=lambda x: isinstance(x, P)
+  )
 
 
 def to_float_images(batch: Any) -> Any:
@@ -108,6 +122,7 @@ def make_train_call(
   state_partition: Any,
   *,
   nonfinite: str = 'halt',
+  stacked: bool = False,
 ) -> Callable[[Any, families.Batch], tuple[Any, families.Metrics]]:
   """`call(state, batches) -> (state, metrics)`: K train steps in one dispatch.
 
@@ -117,19 +132,32 @@ def make_train_call(
     state_partition: the state's PartitionSpecs (`model.state_partition`).
     nonfinite: 'halt' (the loop stops before saving a bad state) or 'skip'
       (a step that produced a non-finite value is dropped on the devices).
+    stacked: the state and the batches hold R independent runs (seeds)
+      along a new leading axis, and each run takes its own steps
+      (`jax.vmap` of the step over that axis): small models of several
+      seeds train as one program, which keeps wide hardware busy. The
+      runs' states are laid out as one run's (`stacked_partition`).
 
   Returns:
     A jitted function of the state (donated) and batches whose leaves have
-    shape (K, batches_per_step, global_batch, ...), sharded as
-    `BATCH_PARTITION`. Its metrics have a leading axis of K: one value per
-    step, `finite` among them. K is read from the batches' shape, so one call function serves
-    calls of any length (each length compiles once).
+    shape (K, batches_per_step, global_batch, ...) ((R, K, ...) if
+    stacked), sharded as `BATCH_PARTITION` (`STACKED_BATCH_PARTITION`).
+    Its metrics have a leading axis of K: one value per step (then one per
+    run: (K, R)), `finite` among them. K is read from the batches' shape,
+    so one call function serves calls of any length (each length compiles
+    once).
   """
 
   train_step = guarded_step(model.train_step, nonfinite=nonfinite)
+  if stacked:
+    # The runs' axis is outermost in the batches, as a caller stacks them;
+    # the scan below wants the steps' axis first.
+    train_step = jax.vmap(train_step)
 
   def per_device(state, batches):
     batches = to_float_images(batches)
+    if stacked:
+      batches = jax.tree.map(lambda x: jnp.moveaxis(x, 0, 1), batches)
     steps = jax.tree.leaves(batches)[0].shape[0]
     if steps == 1:
       # No loop around a single step: it compiles to the same program as a
@@ -144,10 +172,12 @@ def make_train_call(
   # varying-axes checker on, JAX would instead sum those gradients over the
   # axis by itself (the transpose of broadcasting a replicated value), and
   # the hand-written VJPs of jaxgan.nn.convolutions would have to do the same.
+  if stacked:
+    state_partition = stacked_partition(state_partition)
   call = jax.shard_map(
     per_device,
     mesh=mesh,
-    in_specs=(state_partition, BATCH_PARTITION),
+    in_specs=(state_partition, STACKED_BATCH_PARTITION if stacked else BATCH_PARTITION),
     out_specs=(state_partition, P()),
     check_vma=False,
   )
@@ -155,7 +185,11 @@ def make_train_call(
 
 
 def global_batches(
-  mesh: jax.sharding.Mesh, local: dict[str, dict[str, np.ndarray]], process_count: int
+  mesh: jax.sharding.Mesh,
+  local: dict[str, dict[str, np.ndarray]],
+  process_count: int,
+  *,
+  stacked: bool = False,
 ) -> families.Batch:
   """This process's share of a call's batches, as global arrays over the mesh.
 
@@ -164,12 +198,17 @@ def global_batches(
     local: `local[stream][feature]` of shape (K, batches_per_step,
       local_batch, ...): this process's contiguous slice of each global batch.
     process_count: processes sharing the global batch.
+    stacked: the leaves have a leading axis of runs first, (R, K, ...), for
+      a stacked call (`make_train_call(..., stacked=True)`).
   """
-  sharding = NamedSharding(mesh, BATCH_PARTITION)
+  partition = STACKED_BATCH_PARTITION if stacked else BATCH_PARTITION
+  sharding = NamedSharding(mesh, partition)
+  batch_axis = len(partition) - 1
 
   def to_global(x):
-    shape = (x.shape[0], x.shape[1], x.shape[2] * process_count, *x.shape[3:])
-    return jax.make_array_from_process_local_data(sharding, x, shape)
+    shape = list(x.shape)
+    shape[batch_axis] *= process_count
+    return jax.make_array_from_process_local_data(sharding, x, tuple(shape))
 
   return jax.tree.map(to_global, local)
 
