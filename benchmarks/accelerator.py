@@ -138,9 +138,15 @@ def _serve(spec: str, data_dir: str | None, connection) -> None:
     connection.send(('error', traceback.format_exc(limit=3)))
     return
   connection.send((entry.label, entry.config.batch_size, entry.compile_seconds, entry.flops))
+  failed = None
   while (count := connection.recv()) is not None:
-    entry.run(count)
-    connection.send(entry.step_seconds[-1])
+    if failed is None:
+      try:
+        entry.run(count)
+      except Exception as error:  # pylint: disable=broad-except
+        # E.g. out of memory at run time: the other rows go on.
+        failed = str(error).splitlines()[0][:300]
+    connection.send(failed or entry.step_seconds[-1])
   connection.send(_peak_memory())
 
 
@@ -160,6 +166,15 @@ class _Row(speed.Row):
     self.label, self.batch_size, self.compile_seconds, self.flops = first
     self.step_seconds = []
     self.peak_memory = None
+    self.failed = None
+
+  def run(self, count: int) -> None:
+    self._connection.send(count)
+    answer = self._connection.recv()
+    if isinstance(answer, str):
+      self.failed = answer
+    else:
+      self.step_seconds.append(answer)
 
   def close(self) -> None:
     self._connection.send(None)
@@ -198,9 +213,16 @@ def time_rows(specs, *, rounds: int, steps_per_round: int, data_dir, torch_modes
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ]
   for row in rows:
+    if getattr(row, 'failed', None) or not row.step_seconds:
+      failed.append(f'{row.label}: {getattr(row, "failed", None) or "no step timed"}')
+      continue
     step = statistics.median(row.step_seconds)
     own = next(r for r in rows if r.kind == 'jax' and r.spec == row.spec)
-    ratio = step / statistics.median(own.step_seconds)
+    ratio = (
+      f'{step / statistics.median(own.step_seconds):.2f}'
+      if own.step_seconds and not own.failed
+      else '—'
+    )
     if row.kind == 'jax':
       flops = row.flops
       dtype = 'bfloat16' if 'dtype=bfloat16' in row.spec else 'float32'
@@ -212,7 +234,7 @@ def time_rows(specs, *, rounds: int, steps_per_round: int, data_dir, torch_modes
       cells = '— | — | — | —'
     lines.append(
       f'| {row.label} | {row.batch_size} | {row.compile_seconds:.1f} | {1e3 * step:.2f} '
-      f'| {1 / step:.2f} | {row.batch_size / step:.0f} | {cells} | {ratio:.2f} |'
+      f'| {1 / step:.2f} | {row.batch_size / step:.0f} | {cells} | {ratio} |'
     )
   lines += [f'- failed: {f}' for f in failed]
   return '\n'.join(lines), rows
@@ -330,7 +352,7 @@ def traced_loop(workdir: str, *, quick: bool) -> str:
   )
 
 
-def toy2d_speed(*, quick: bool) -> str:
+def toy2d_speed(runs_counts: list[int], steps_per_call: int) -> str:
   """PacGAN's 2-D GAN step, one run alone and many runs vmapped as one program."""
   from benchmarks import seeds_together  # pylint: disable=g-import-not-at-top
   from benchmarks.configs import gan_2d  # pylint: disable=g-import-not-at-top
@@ -338,11 +360,11 @@ def toy2d_speed(*, quick: bool) -> str:
 
   config = gan_2d.get_config()
   experiment = experiment_lib.prepare(config)
-  mesh, per_call = experiment.mesh, 20 if quick else config.steps_per_call
+  mesh, per_call = experiment.mesh, steps_per_call
   rng = np.random.default_rng(0)
   lines = ['| runs in the program | steps/s | run-steps/s |', '| ---: | ---: | ---: |']
   best = 0.0
-  for runs in (1, 10) if quick else (1, 10, 20, 40):
+  for runs in runs_counts:
     call = steps.make_train_call(experiment.model, mesh, experiment.state_partition, stacked=True)
     state = seeds_together.stack([experiment.init(seed) for seed in range(runs)])
     points = rng.normal(size=(runs, per_call, 1, config.batch_size, 2)).astype(np.float32)
@@ -396,6 +418,12 @@ def main():
     help='Which parts, comma-separated.',
   )
   parser.add_argument('--batch_search_seconds', type=float, default=120.0)
+  parser.add_argument(
+    '--toy2d_runs', default='1,10,20,40', help='Runs per program in the toy2d part.'
+  )
+  parser.add_argument(
+    '--toy2d_steps', type=int, default=500, help='Steps per call in the toy2d part.'
+  )
   args = parser.parse_args()
   os.makedirs(args.out, exist_ok=True)
   parts = set(args.parts.split(','))
@@ -433,6 +461,7 @@ def main():
     kimg = [
       f'- {row.label}: {1000 * statistics.median(row.step_seconds) / row.batch_size:.2f} s/kimg'
       for row in rows
+      if row.step_seconds and not row.failed
     ]
     report.add(
       'StyleGAN2 at 64 and 128 px',
@@ -461,7 +490,11 @@ def main():
       )
     report.add('Largest batch', '\n'.join(lines))
   if 'toy2d' in parts:
-    report.add("PacGAN's 2-D GAN, runs vmapped together", toy2d_speed(quick=args.quick))
+    runs = [1, 10] if args.quick else [int(r) for r in args.toy2d_runs.split(',')]
+    report.add(
+      "PacGAN's 2-D GAN, runs vmapped together",
+      toy2d_speed(runs, 20 if args.quick else args.toy2d_steps),
+    )
   if 'trace' in parts:
     # The run and its trace (large) are scratch: the report keeps the figures.
     with tempfile.TemporaryDirectory() as scratch:
