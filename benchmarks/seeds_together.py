@@ -8,9 +8,11 @@ loop evaluates it. What differs is how: the runs' states are stacked along
 a new leading axis and every call takes K steps of all of them at once
 (`steps.make_train_call(..., stacked=True)`, the step `jax.vmap`ped over the
 runs). For networks as small as PacGAN's 2-D MLPs, one run's step is a
-handful of small matrix products that leave a GPU idle between kernels;
-ten runs' steps fill it. On 2 CPU cores the gain is small (the products
-already keep the cores busy): see benchmarks/results/mode_collapse_2d.md.
+handful of small matrix products that leave a GPU idle between kernels,
+and ten runs' steps should fill it (not yet measured on one:
+benchmarks/accelerator.py --parts=toy2d). On a CPU it gains little, 1.15x
+on 2 cores and nothing on one (benchmarks/results/speed.md): there, one
+run per core (benchmarks/mode_collapse_2d.py --processes) gains 1.6x.
 
 A benchmark's tool, not the loop: the runs are saved together every
 `checkpoint_every` steps (one orbax checkpoint of the stacked state, with
