@@ -5,7 +5,8 @@ Run by hand from anywhere (the script puts the repo root on sys.path):
   python benchmarks/mode_collapse_2d.py                  # the config's runs
   python benchmarks/mode_collapse_2d.py --steps 200 --seeds 2 --dataset ring \\
       --config.results_dir=/tmp/mc2d                     # a smoke run
-  python benchmarks/mode_collapse_2d.py --together       # seeds as one program
+  python benchmarks/mode_collapse_2d.py --processes 2    # two runs at a time, a core each
+  python benchmarks/mode_collapse_2d.py --together       # seeds as one program (a GPU)
 
 Each run is one `train_and_evaluate` of the toy 2-D family
 (`jaxgan.families.toy2d`: PacGAN's 2-D networks with the classic GAN step)
@@ -22,7 +23,11 @@ of each dataset also leaves its scatter plot of real and generated points
 there. With `--together`, a dataset's seeds train as one program
 (`benchmarks/seeds_together.py`: the same runs, to float rounding, with
 their steps taken at once), in one workdir per dataset: for a GPU, which
-one run of these small networks leaves idle between kernels.
+one run of these small networks leaves idle between kernels. On a CPU,
+`--processes 2` is 1.6 times as fast (benchmarks/results/speed.md): XLA:CPU
+splits these small products poorly over two cores, so each run gets one.
+A run's figures depend on its core count through rounding; compare rows
+made either way only as means over seeds.
 
 A variant (PacGAN2/3/4, minibatch discrimination, feature matching,
 WGAN-GP) is a config that imports `benchmarks/configs/gan_2d.py` and changes
