@@ -129,6 +129,35 @@ def test_a_run_resumes_exactly_and_sample_py_draws_its_figures(tmp_path, data_di
     assert animation.n_frames == 6
 
 
+@pytest.mark.parametrize('style', ['adain', 'modulated'])
+def test_rgb_images_from_a_folder_train_at_64_px(tmp_path, style):
+  # 16 JPEGs of 80x72 pixels, resized and centre-cropped to 64x64 RGB.
+  folder = tmp_path / 'images'
+  folder.mkdir()
+  rng = np.random.default_rng(0)
+  for index in range(16):
+    pixels = rng.integers(0, 256, (72, 80, 3), np.uint8)
+    Image.fromarray(pixels).save(folder / f'{index:02d}.jpg')
+  config = tiny_config(resolution=64, style=style, num_steps=2, sample_every=2, checkpoint_every=2)
+  if style == 'adain':
+    config.update(synthesis_architecture='', discriminator_architecture='orig')
+  config.data = default.data_config(source=str(folder), resize=64, center_crop=64)
+  workdir = tmp_path / 'run'
+  first = host(experiment.prepare(config).init(config.seed))
+  state = host(loop.train_and_evaluate(config, str(workdir)))
+  assert int(state.step) == 2
+  # Both networks moved, and stayed finite.
+  for name in ('generator_params', 'discriminator_params'):
+    before = np.concatenate([np.ravel(x) for x in jax.tree.leaves(getattr(first, name))])
+    after = np.concatenate([np.ravel(x) for x in jax.tree.leaves(getattr(state, name))])
+    assert np.isfinite(after).all()
+    assert not np.array_equal(before, after), name
+  # The grid holds 64x64 colour samples.
+  grid = np.asarray(Image.open(workdir / 'samples' / 'step_0000002.png'))
+  assert grid.ndim == 3 and grid.shape[-1] == 3
+  assert min(grid.shape[:2]) >= 64
+
+
 def pixel_frechet_distance(model, sample, state, real):
   """Fréchet distance between Gaussian fits of `sample`'s pixels and the real ones.
 
