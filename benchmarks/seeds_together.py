@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 from etils import epath
-from jax.sharding import NamedSharding, PartitionSpec as P
+from jax.sharding import NamedSharding
 
 from jaxgan import eval as eval_lib
 from jaxgan.train import checkpointing
@@ -86,12 +86,14 @@ def unstack(tree: Any, index: int) -> Any:
 
 
 def _stacked_abstract_state(experiment: experiment_lib.Experiment, runs: int) -> Any:
-  mesh = experiment.mesh
+  """One run's abstract state with `runs` of it on a new leading axis, laid out as stacked."""
+  partition = steps.stacked_partition(experiment.state_partition)
   return jax.tree.map(
-    lambda a: jax.ShapeDtypeStruct(
-      (runs, *a.shape), a.dtype, sharding=NamedSharding(mesh, P(None, *a.sharding.spec))
+    lambda a, spec: jax.ShapeDtypeStruct(
+      (runs, *a.shape), a.dtype, sharding=NamedSharding(experiment.mesh, spec)
     ),
     experiment.abstract_state,
+    partition,
   )
 
 
@@ -152,7 +154,17 @@ def train_seeds_together(
     for run in iterators:
       for iterator in run.values():
         iterator.close()
-  return [_evaluate(experiment, unstack(state, i), seed) for i, seed in enumerate(seeds)], speed
+  # One sampler and one evaluator serve every run.
+  sample = compilation.jit(experiment.model.sample)
+  stream = getattr(experiment.model, 'evaluation_stream', next(iter(experiment.streams)))
+  evaluator = eval_lib.make_evaluator(
+    experiment.datasets[stream], data_dir=experiment.streams[stream].spec.data_dir
+  )
+  results = [
+    _evaluate(experiment, sample, evaluator, unstack(state, i), seed)
+    for i, seed in enumerate(seeds)
+  ]
+  return results, speed
 
 
 def _train(experiment, experiments, iterators, checkpointer, state, first_step, seeds):
@@ -199,14 +211,9 @@ def _train(experiment, experiments, iterators, checkpointer, state, first_step, 
   return state, trained / (time.monotonic() - start) if trained else 0.0
 
 
-def _evaluate(experiment, state, seed: int) -> RunResult:
+def _evaluate(experiment, sample, evaluator, state, seed: int) -> RunResult:
   """The loop's last evaluation and sample plot of one run, from its own state."""
   model, mesh, config = experiment.model, experiment.mesh, experiment.config
-  sample = compilation.jit(model.sample)
-  name = getattr(model, 'evaluation_stream', next(iter(experiment.streams)))
-  evaluator = eval_lib.make_evaluator(
-    experiment.datasets[name], data_dir=experiment.streams[name].spec.data_dir
-  )
   report = evaluation.evaluate(
     model, state, sample, mesh, evaluator, num_samples=config.eval_samples, seed=seed + 1
   )

@@ -7,27 +7,13 @@ import numpy as np
 import pytest
 
 from benchmarks import seeds_together
-from benchmarks.configs import gan_2d
 from jaxgan.train import loop
+from tests.test_toy2d import small_config
 
 
 def _config(seed, **overrides):
-  config = gan_2d.get_config()
-  config.update(
-    dict(
-      seed=seed,
-      num_steps=20,
-      steps_per_call=10,
-      log_every=10,
-      sample_every=20,
-      checkpoint_every=10,
-      eval_every=20,
-      eval_samples=500,
-      num_samples=200,
-    ),
-    **overrides,
-  )
-  return config
+  """test_toy2d's small config at a seed, saved every call (so a resume has a checkpoint)."""
+  return small_config(seed=seed, checkpoint_every=10, **overrides)
 
 
 def _parameters(state):
