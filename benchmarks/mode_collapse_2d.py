@@ -80,7 +80,9 @@ _CONFIG = config_flags.DEFINE_config_file(
   'The benchmark config.',
   lock_config=True,
 )
-_STEPS = flags.DEFINE_integer('steps', None, 'Train steps per run; overrides config.num_steps.')
+_STEPS = flags.DEFINE_integer(
+  'steps', None, 'Train steps per run; overrides config.num_steps (see set_num_steps).'
+)
 _SEEDS = flags.DEFINE_integer('seeds', None, 'Runs per dataset; overrides config.num_seeds.')
 _DATASET = flags.DEFINE_enum(
   'dataset', None, ['ring', 'grid', 'both'], 'Datasets to run; overrides config.dataset.'
@@ -347,16 +349,30 @@ def results_table(
   return '\n'.join(lines)
 
 
+def set_num_steps(config: ml_collections.ConfigDict, num_steps: int) -> None:
+  """Makes `config` train `num_steps` steps a run (what --steps does).
+
+  The evaluation and plot that the config makes at its end (an interval
+  equal to its num_steps) move to the new end: the last evaluation is the
+  benchmark's figure. Other intervals are kept, whether the config's or set
+  on the command line: checkpoints, so that a long run that stops resumes
+  near where it stopped, and e.g. `--config.eval_every=20000` for a curve
+  over a long run. Calls shrink to a divisor of `num_steps`.
+  """
+  for field in ('eval_every', 'sample_every'):
+    if config[field] == config.num_steps:
+      config[field] = num_steps
+  config.num_steps = num_steps
+  config.steps_per_call = math.gcd(config.steps_per_call, num_steps)
+
+
 def main(argv: list[str]) -> None:
   del argv
   reporting.quiet_library_logs()
   config = _CONFIG.value
   with config.unlocked():
     if _STEPS.value is not None:
-      # One evaluation, plot and checkpoint, at the end, as the config has.
-      config.num_steps = config.eval_every = _STEPS.value
-      config.sample_every = config.checkpoint_every = _STEPS.value
-      config.steps_per_call = config.log_every = math.gcd(config.steps_per_call, _STEPS.value)
+      set_num_steps(config, _STEPS.value)
     if _SEEDS.value is not None:
       config.num_seeds = _SEEDS.value
     if _DATASET.value is not None:

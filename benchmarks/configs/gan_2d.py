@@ -52,7 +52,9 @@ def get_config():
   config.steps_per_call = 500
   config.log_every = 500
   config.sample_every = 2_000
-  config.checkpoint_every = 2_000
+  # A run saves at its end, and a run longer than this (--steps) every
+  # 10,000 steps, so that one that stops resumes near where it stopped.
+  config.checkpoint_every = 10_000
   # The evaluation at the end is the benchmark's figure: mode statistics of
   # 2,500 samples (jaxgan/eval/mode_coverage.py), as published.
   config.eval_every = 2_000
