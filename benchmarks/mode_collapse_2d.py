@@ -185,6 +185,10 @@ def run_config(config: ml_collections.ConfigDict, dataset: str, seed: int):
   return run
 
 
+class RunStopped(Exception):
+  """A run that a signal (SIGTERM, Ctrl-C) stopped before its last step; it saved first."""
+
+
 def train_and_score(
   config: ml_collections.ConfigDict, workdir: str
 ) -> tuple[metrics.ModeStatistics, float, str]:
@@ -196,14 +200,22 @@ def train_and_score(
 
   Raises:
     FloatingPointError: if the losses stop being finite.
+    RunStopped: if a signal stopped the run before its last step.
   """
   start = time.monotonic()
   loop.train_and_evaluate(config, workdir)
   seconds = time.monotonic() - start
-  with open(os.path.join(workdir, 'metrics.json')) as f:
-    report = json.load(f)
-  if report['step'] != config.num_steps:
-    raise RuntimeError(f'{workdir}/metrics.json is of step {report["step"]}, not the last.')
+  path = os.path.join(workdir, 'metrics.json')
+  report = None
+  if os.path.exists(path):
+    with open(path) as f:
+      report = json.load(f)
+  if report is None or report['step'] != config.num_steps:
+    # The loop returns early only when a signal stopped it, after saving.
+    raise RunStopped(
+      f'The run in {workdir} was stopped by a signal before step {config.num_steps:,}, and '
+      'saved: run the same command again to resume it (finished runs are not trained again).'
+    )
   figures = report['metrics']
   statistics = metrics.ModeStatistics(
     figures['modes'], figures['high_quality'], figures['reverse_kl']
@@ -407,19 +419,23 @@ def main(argv: list[str]) -> None:
       (run_config(config, dataset, seed), os.path.join(workdir_root, dataset, f'seed_{seed}'))
       for dataset, seed in runs
     ]
-    for (dataset, seed), outcome in zip(runs, train_and_score_each(jobs, processes=processes)):
-      statistics, seconds, plot = outcome
-      speeds.append(config.num_steps / seconds)
-      per_seed.setdefault(dataset, []).append(statistics)
-      print(
-        f'{dataset} seed {seed}: {statistics.modes_captured} modes, '
-        f'{100 * statistics.high_quality_fraction:.1f}% high quality, '
-        f'reverse KL {statistics.reverse_kl:.3f}; {seconds:.1f} s '
-        f'({config.num_steps / seconds:.0f} steps/s incl. compile, or less if resumed)',
-        flush=True,
-      )
-      if seed == 0:
-        shutil.copyfile(plot, os.path.join(results_dir, f'{stem}_{dataset}_seed0.png'))
+    outcomes = train_and_score_each(jobs, processes=processes)
+    try:
+      for (dataset, seed), outcome in zip(runs, outcomes):
+        statistics, seconds, plot = outcome
+        speeds.append(config.num_steps / seconds)
+        per_seed.setdefault(dataset, []).append(statistics)
+        print(
+          f'{dataset} seed {seed}: {statistics.modes_captured} modes, '
+          f'{100 * statistics.high_quality_fraction:.1f}% high quality, '
+          f'reverse KL {statistics.reverse_kl:.3f}; {seconds:.1f} s '
+          f'({config.num_steps / seconds:.0f} steps/s incl. compile, or less if resumed)',
+          flush=True,
+        )
+        if seed == 0:
+          shutil.copyfile(plot, os.path.join(results_dir, f'{stem}_{dataset}_seed0.png'))
+    except RunStopped as stopped:
+      sys.exit(str(stopped))
   summaries = {dataset: summarise(stats) for dataset, stats in per_seed.items()}
 
   wall = time.monotonic() - wall_start

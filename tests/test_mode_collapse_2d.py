@@ -1,10 +1,17 @@
 """Tests for benchmarks/mode_collapse_2d.py's --steps."""
 
+import os
+import signal
+import subprocess
+import sys
+
 import pytest
 
 from benchmarks import mode_collapse_2d
 from benchmarks.configs import gan_2d
 from jaxgan.train import experiment
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_steps_move_the_end_events_and_keep_checkpoints_along_a_long_run():
@@ -32,3 +39,37 @@ def test_steps_that_calls_do_not_divide_shrink_the_calls(num_steps):
   mode_collapse_2d.set_num_steps(config, num_steps)
   assert num_steps % config.steps_per_call == 0
   experiment.check_loop_config(config, device_count=1, process_count=1)
+
+
+def test_a_stopped_benchmark_says_so_in_one_line_and_resumes(tmp_path):
+  command = [
+    sys.executable,
+    os.path.join(ROOT, 'benchmarks', 'mode_collapse_2d.py'),
+    '--dataset=grid',
+    '--seeds=1',
+    '--steps=400',
+    f'--workdir_root={tmp_path / "runs"}',
+    f'--config.results_dir={tmp_path / "results"}',
+    '--config.steps_per_call=10',
+    '--config.log_every=10',
+    '--config.eval_samples=500',
+    '--config.num_samples=200',
+  ]
+  process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+  lines = []
+  for line in process.stderr:
+    lines.append(line)
+    if 'step 100/400' in line:
+      process.send_signal(signal.SIGTERM)
+      break
+  lines += process.communicate(timeout=300)[1].splitlines(keepends=True)
+  assert process.returncode == 1, ''.join(lines[-30:])
+  assert 'Traceback' not in ''.join(lines)
+  assert lines[-1].startswith('The run in '), lines[-1]
+  assert 'was stopped by a signal before step 400, and saved: run the same command' in lines[-1]
+  assert not (tmp_path / 'results').exists() or not any((tmp_path / 'results').iterdir())
+
+  resumed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+  assert resumed.returncode == 0, resumed.stderr[-3000:]
+  assert 'Resuming from the checkpoint at step 1' in resumed.stderr
+  assert (tmp_path / 'results' / 'mode_collapse_2d.md').exists()
