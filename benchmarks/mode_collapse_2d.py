@@ -409,10 +409,13 @@ def main(argv: list[str]) -> None:
 
   summaries, per_seed, speeds = {}, {}, []
   if _TOGETHER.value:
-    for dataset in datasets:
-      stats, speed = train_together(config, dataset, os.path.join(workdir_root, dataset), stem)
-      speeds.append(speed)
-      per_seed[dataset] = stats
+    try:
+      for dataset in datasets:
+        stats, speed = train_together(config, dataset, os.path.join(workdir_root, dataset), stem)
+        speeds.append(speed)
+        per_seed[dataset] = stats
+    except seeds_together.Stopped as stopped:
+      sys.exit(str(stopped))
   else:
     runs = [(dataset, seed) for dataset in datasets for seed in range(config.num_seeds)]
     jobs = [

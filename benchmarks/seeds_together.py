@@ -16,9 +16,9 @@ run per core (benchmarks/mode_collapse_2d.py --processes) gains 1.6x.
 
 A benchmark's tool, not the loop: the runs are saved together every
 `checkpoint_every` steps (one orbax checkpoint of the stacked state, with
-every run's data positions) and resume from there, but there are no sample
-grids before the last step, no TensorBoard and no signal handling (a
-stopped benchmark resumes from its last checkpoint).
+every run's data positions) and resume from there; SIGTERM or Ctrl-C saves
+the step the runs have reached and raises `Stopped`, as the loop saves and
+stops. There are no sample grids before the last step and no TensorBoard.
 """
 
 import dataclasses
@@ -39,6 +39,7 @@ from jaxgan.train import compilation
 from jaxgan.train import evaluation
 from jaxgan.train import experiment as experiment_lib
 from jaxgan.train import loop
+from jaxgan.train import preemption
 from jaxgan.train import steps
 
 
@@ -49,6 +50,10 @@ class RunResult(NamedTuple):
   state: Any
   metrics: dict[str, float]
   picture: np.ndarray
+
+
+class Stopped(Exception):
+  """A signal stopped the runs before their last step; they were saved first."""
 
 
 def _run_key(seed: int) -> str:
@@ -114,6 +119,7 @@ def train_seeds_together(
   Raises:
     ValueError: for configs that differ in more than their seed.
     FloatingPointError: if a run's step produced a non-finite value.
+    Stopped: if SIGTERM or SIGINT stopped the runs; the step they reached is saved.
   """
   check_same_but_seed(configs)
   config = configs[0]
@@ -146,7 +152,7 @@ def train_seeds_together(
           iterator.set_state(data_state[_run_key(seed)][name])
     # Every run has taken as many steps.
     first_step = steps.step_of(unstack(state, 0))
-    state, speed = _train(
+    state, speed, stopped_by = _train(
       experiment, experiments, iterators, checkpointer, state, first_step, seeds
     )
   finally:
@@ -154,6 +160,11 @@ def train_seeds_together(
     for run in iterators:
       for iterator in run.values():
         iterator.close()
+  if stopped_by is not None:
+    raise Stopped(
+      f'{stopped_by} stopped the runs in {workdir} at step {steps.step_of(unstack(state, 0)):,} '
+      f'of {config.num_steps:,}, and they were saved: run the same command again to resume them.'
+    )
   # One sampler and one evaluator serve every run.
   sample = compilation.jit(experiment.model.sample)
   stream = getattr(experiment.model, 'evaluation_stream', next(iter(experiment.streams)))
@@ -168,47 +179,59 @@ def train_seeds_together(
 
 
 def _train(experiment, experiments, iterators, checkpointer, state, first_step, seeds):
-  """Steps every run from `first_step` to `num_steps`, saving every `checkpoint_every`."""
+  """Steps every run from `first_step` to `num_steps`, saving every `checkpoint_every`.
+
+  Returns:
+    The stacked state, the steps per second of this training, and the name
+    of the signal that stopped it early (after saving its step), or None.
+  """
   config, mesh = experiment.config, experiment.mesh
   call = steps.make_train_call(
     experiment.model, mesh, experiment.state_partition, nonfinite=config.nonfinite, stacked=True
   )
   start, step = time.monotonic(), first_step
-  while step < config.num_steps:
-    per_call = config.steps_per_call
-    steps_in_call = min(per_call, config.num_steps - step, per_call - step % per_call)
-    local = [
-      loop.next_call_batches(its, e, steps_in_call) for its, e in zip(iterators, experiments)
-    ]
-    data_state = {
-      _run_key(seed): {name: it.get_state() for name, it in its.items()}
-      for seed, its in zip(seeds, iterators)
-    }
-    batches = jax.tree.map(lambda *runs: np.stack(runs), *local)
-    state, metrics = call(
-      state, steps.global_batches(mesh, batches, jax.process_count(), stacked=True)
-    )
-    step += steps_in_call
-    due = lambda every: step % every == 0 or step == config.num_steps
-    if not (due(config.log_every) or due(config.checkpoint_every)):
-      continue
-    host = steps.to_host(metrics)
-    finite = host.pop(steps.FINITE_METRIC)  # (steps, runs)
-    if config.nonfinite == 'halt' and not finite.all():
-      bad = [seed for seed, ok in zip(seeds, finite.all(axis=0)) if not ok]
-      raise FloatingPointError(
-        f'The runs of seeds {bad} produced non-finite values before step {step}; the last '
-        'checkpoint saved is the one before.'
+  stop = preemption.StopRequest()
+  with stop.installed():
+    while step < config.num_steps:
+      per_call = config.steps_per_call
+      steps_in_call = min(per_call, config.num_steps - step, per_call - step % per_call)
+      local = [
+        loop.next_call_batches(its, e, steps_in_call) for its, e in zip(iterators, experiments)
+      ]
+      data_state = {
+        _run_key(seed): {name: it.get_state() for name, it in its.items()}
+        for seed, its in zip(seeds, iterators)
+      }
+      batches = jax.tree.map(lambda *runs: np.stack(runs), *local)
+      state, metrics = call(
+        state, steps.global_batches(mesh, batches, jax.process_count(), stacked=True)
       )
-    rate = (step - first_step) / (time.monotonic() - start)
-    means = ', '.join(f'{name}={np.mean(v[-1]):.4g}' for name, v in sorted(host.items()))
-    logging.info(
-      'step %d/%d (%d runs): %s, %.1f steps/s', step, config.num_steps, len(seeds), means, rate
-    )
-    if due(config.checkpoint_every):
-      checkpointer.save(step, state, data_state)
+      step += steps_in_call
+      # A signal during the call: this step is checked and saved, then the runs stop.
+      stopping = stop.agreed()
+      due = lambda every: stopping or step % every == 0 or step == config.num_steps
+      if not (due(config.log_every) or due(config.checkpoint_every)):
+        continue
+      host = steps.to_host(metrics)
+      finite = host.pop(steps.FINITE_METRIC)  # (steps, runs)
+      if config.nonfinite == 'halt' and not finite.all():
+        bad = [seed for seed, ok in zip(seeds, finite.all(axis=0)) if not ok]
+        raise FloatingPointError(
+          f'The runs of seeds {bad} produced non-finite values before step {step}; the last '
+          'checkpoint saved is the one before.'
+        )
+      rate = (step - first_step) / (time.monotonic() - start)
+      means = ', '.join(f'{name}={np.mean(v[-1]):.4g}' for name, v in sorted(host.items()))
+      logging.info(
+        'step %d/%d (%d runs): %s, %.1f steps/s', step, config.num_steps, len(seeds), means, rate
+      )
+      if due(config.checkpoint_every):
+        checkpointer.save(step, state, data_state)
+      if stopping:
+        break
   trained = step - first_step
-  return state, trained / (time.monotonic() - start) if trained else 0.0
+  speed = trained / (time.monotonic() - start) if trained else 0.0
+  return state, speed, stop.signal_name if step < config.num_steps else None
 
 
 def _evaluate(experiment, sample, evaluator, state, seed: int) -> RunResult:

@@ -1,6 +1,7 @@
 """Tests for benchmarks/mode_collapse_2d.py's --steps."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -41,14 +42,25 @@ def test_steps_that_calls_do_not_divide_shrink_the_calls(num_steps):
   experiment.check_loop_config(config, device_count=1, process_count=1)
 
 
-def test_a_stopped_benchmark_says_so_in_one_line_and_resumes(tmp_path):
+@pytest.mark.parametrize(
+  'together, workdir, stopped',
+  [
+    (False, 'seed_0', 'The run in {runs}/grid/seed_0 was stopped by a signal before step 400'),
+    (True, 'seeds_0-0_together', 'SIGTERM stopped the runs in {runs}/grid/seeds_0-0_together at'),
+  ],
+)
+def test_a_stopped_benchmark_saves_says_so_in_one_line_and_resumes(
+  tmp_path, together, workdir, stopped
+):
+  runs = tmp_path / 'runs'
   command = [
     sys.executable,
     os.path.join(ROOT, 'benchmarks', 'mode_collapse_2d.py'),
     '--dataset=grid',
     '--seeds=1',
     '--steps=400',
-    f'--workdir_root={tmp_path / "runs"}',
+    f'--together={together}',
+    f'--workdir_root={runs}',
     f'--config.results_dir={tmp_path / "results"}',
     '--config.steps_per_call=10',
     '--config.log_every=10',
@@ -59,17 +71,20 @@ def test_a_stopped_benchmark_says_so_in_one_line_and_resumes(tmp_path):
   lines = []
   for line in process.stderr:
     lines.append(line)
-    if 'step 100/400' in line:
+    if re.search(r'step 1\d\d/400', line):
       process.send_signal(signal.SIGTERM)
       break
   lines += process.communicate(timeout=300)[1].splitlines(keepends=True)
   assert process.returncode == 1, ''.join(lines[-30:])
   assert 'Traceback' not in ''.join(lines)
-  assert lines[-1].startswith('The run in '), lines[-1]
-  assert 'was stopped by a signal before step 400, and saved: run the same command' in lines[-1]
-  assert not (tmp_path / 'results').exists() or not any((tmp_path / 'results').iterdir())
+  assert lines[-1].startswith(stopped.format(runs=runs)), lines[-1]
+  assert 'saved: run the same command again to resume' in lines[-1]
+  (saved,) = os.listdir(runs / 'grid' / workdir / 'checkpoints')
+  assert 100 <= int(saved) < 400
+  assert not any((tmp_path / 'results').iterdir())
 
   resumed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
   assert resumed.returncode == 0, resumed.stderr[-3000:]
-  assert 'Resuming from the checkpoint at step 1' in resumed.stderr
+  assert f'step {int(saved) + 10}/400' in resumed.stderr
+  assert 'step 10/400' not in resumed.stderr
   assert (tmp_path / 'results' / 'mode_collapse_2d.md').exists()
