@@ -42,16 +42,11 @@ def test_steps_that_calls_do_not_divide_shrink_the_calls(num_steps):
   experiment.check_loop_config(config, device_count=1, process_count=1)
 
 
-@pytest.mark.parametrize(
-  'together, workdir, stopped',
-  [
-    (False, 'seed_0', 'The run in {runs}/grid/seed_0 was stopped by a signal before step 400'),
-    (True, 'seeds_0-0_together', 'SIGTERM stopped the runs in {runs}/grid/seeds_0-0_together at'),
-  ],
-)
-def test_a_stopped_benchmark_saves_says_so_in_one_line_and_resumes(
-  tmp_path, together, workdir, stopped
-):
+def test_a_stopped_benchmark_says_so_in_one_line_and_resumes(tmp_path):
+  """SIGTERM mid-run: the run saves, the benchmark ends with one line, a rerun finishes.
+
+  (--together's stop: tests/test_seeds_together.py, in-process.)
+  """
   runs = tmp_path / 'runs'
   command = [
     sys.executable,
@@ -59,7 +54,6 @@ def test_a_stopped_benchmark_saves_says_so_in_one_line_and_resumes(
     '--dataset=grid',
     '--seeds=1',
     '--steps=400',
-    f'--together={together}',
     f'--workdir_root={runs}',
     f'--config.results_dir={tmp_path / "results"}',
     '--config.steps_per_call=10',
@@ -77,9 +71,9 @@ def test_a_stopped_benchmark_saves_says_so_in_one_line_and_resumes(
   lines += process.communicate(timeout=300)[1].splitlines(keepends=True)
   assert process.returncode == 1, ''.join(lines[-30:])
   assert 'Traceback' not in ''.join(lines)
-  assert lines[-1].startswith(stopped.format(runs=runs)), lines[-1]
+  assert lines[-1].startswith(f'The run in {runs}/grid/seed_0 was stopped by a signal'), lines[-1]
   assert 'saved: run the same command again to resume' in lines[-1]
-  (saved,) = os.listdir(runs / 'grid' / workdir / 'checkpoints')
+  (saved,) = os.listdir(runs / 'grid' / 'seed_0' / 'checkpoints')
   assert 100 <= int(saved) < 400
   assert not any((tmp_path / 'results').iterdir())
 

@@ -1,6 +1,8 @@
 """Tests of benchmarks/seeds_together.py: several seeds' runs trained as one program."""
 
 import json
+import os
+import signal
 
 import jax
 import numpy as np
@@ -56,6 +58,34 @@ def test_a_stopped_benchmark_resumes_where_its_checkpoint_stood(tmp_path):
   # A third call finds the runs finished and trains nothing.
   _, speed = seeds_together.train_seeds_together(configs, str(tmp_path / 'resumed'))
   assert speed == 0
+
+
+def test_sigterm_saves_the_step_reached_and_a_rerun_resumes_from_it(tmp_path, monkeypatch):
+  # Saved only at the end: a checkpoint of step 20 is the stop's.
+  configs = [small_config(seed=seed, num_steps=40, checkpoint_every=40) for seed in (0, 2)]
+  straight, _ = seeds_together.train_seeds_together(configs, str(tmp_path / 'straight'))
+  # A real SIGTERM to this process, as the second call's batches are read
+  # (steps 10 to 20): the runs take that call, save step 20 and stop.
+  reads = []
+  next_call_batches = loop.next_call_batches
+
+  def read_and_signal(*args):
+    reads.append(None)
+    if len(reads) == 2 * len(configs):
+      os.kill(os.getpid(), signal.SIGTERM)
+    return next_call_batches(*args)
+
+  monkeypatch.setattr(loop, 'next_call_batches', read_and_signal)
+  stopped = str(tmp_path / 'stopped')
+  with pytest.raises(
+    seeds_together.Stopped, match='SIGTERM stopped the runs in .* at step 20 of 40'
+  ):
+    seeds_together.train_seeds_together(configs, stopped)
+  assert os.listdir(os.path.join(stopped, 'checkpoints')) == ['20']
+  monkeypatch.undo()
+  resumed, _ = seeds_together.train_seeds_together(configs, stopped)
+  for a, b in zip(straight, resumed):
+    np.testing.assert_allclose(a.metrics['reverse_kl'], b.metrics['reverse_kl'], rtol=1e-5)
 
 
 def test_configs_that_differ_beyond_their_seed_are_refused(tmp_path):
