@@ -34,14 +34,18 @@ def test_runs_trained_together_are_the_runs_the_loop_trains_one_by_one(tmp_path)
   # Each run ends where the loop's run of its seed ends, up to rounding (a
   # vmapped matrix product may round otherwise, and Adam's steps carry the
   # sign of tiny gradients): far closer to it than the two seeds are apart.
+  # Measured with jax 0.10.2: bit-equal on 2 cores, 1.2e-3 of that apart
+  # pinned to one core; swapped runs would be 1 apart.
   apart = np.linalg.norm(_parameters(alone[0]) - _parameters(alone[1]))
   for seed, state, result in zip((0, 1), alone, results):
     assert result.seed == seed
-    assert np.linalg.norm(_parameters(result.state) - _parameters(state)) < 1e-3 * apart
+    assert np.linalg.norm(_parameters(result.state) - _parameters(state)) < 1e-2 * apart
     report = json.loads((tmp_path / f'alone_{seed}' / 'metrics.json').read_text())
     assert result.metrics['modes'] == report['metrics']['modes']
+    # Nearly equal parameters score nearly alike: up to 1.2% apart, measured
+    # pinned to one core (2,500 samples, each assigned to its nearest mode).
     np.testing.assert_allclose(
-      result.metrics['reverse_kl'], report['metrics']['reverse_kl'], rtol=1e-3, atol=1e-4
+      result.metrics['reverse_kl'], report['metrics']['reverse_kl'], rtol=5e-2
     )
     assert result.picture.shape == (600, 600, 3)
 
