@@ -5,6 +5,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -82,3 +83,45 @@ def test_a_stopped_benchmark_says_so_in_one_line_and_resumes(tmp_path):
   assert f'step {int(saved) + 10}/400' in resumed.stderr
   assert 'step 10/400' not in resumed.stderr
   assert (tmp_path / 'results' / 'mode_collapse_2d.md').exists()
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason='--processes 2 needs 2 cores')
+def test_sigterm_to_the_benchmark_alone_stops_and_saves_its_worker_processes(tmp_path):
+  """`kill PID` reaches only the benchmark's process; its workers' runs must save too."""
+  runs = tmp_path / 'runs'
+  command = [
+    sys.executable,
+    os.path.join(ROOT, 'benchmarks', 'mode_collapse_2d.py'),
+    '--dataset=grid',
+    '--seeds=3',
+    '--steps=4000',
+    '--processes=2',
+    f'--workdir_root={runs}',
+    f'--config.results_dir={tmp_path / "results"}',
+    '--config.steps_per_call=10',
+    '--config.sample_every=100',
+    '--config.eval_samples=500',
+    '--config.num_samples=200',
+  ]
+  with open(tmp_path / 'stderr', 'w+') as stderr:
+    process = subprocess.Popen(command, cwd=ROOT, stderr=stderr, text=True)
+    # The workers do not log; each is in training once it drew step 100's samples.
+    firsts = [runs / 'grid' / f'seed_{seed}' / 'samples' / 'step_0000100.png' for seed in (0, 1)]
+    deadline = time.monotonic() + 300
+    while not all(path.exists() for path in firsts) and time.monotonic() < deadline:
+      time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)  # To this process only, not its group.
+    process.wait(timeout=300)
+    stderr.seek(0)
+    lines = stderr.readlines()
+  output = ''.join(lines)
+  assert process.returncode == 1, output[-3000:]
+  assert 'Traceback' not in output, output[-3000:]
+  assert 'stopped' in lines[-1] and 'run the same command again to resume' in lines[-1], lines[-1]
+  # Each run saved the step it had reached (its periodic checkpoints are every 10,000).
+  for seed in (0, 1):
+    (saved,) = os.listdir(runs / 'grid' / f'seed_{seed}' / 'checkpoints')
+    assert 100 <= int(saved) < 4000
+  assert not (runs / 'grid' / 'seed_2' / 'checkpoints').exists() or not os.listdir(
+    runs / 'grid' / 'seed_2' / 'checkpoints'
+  )
