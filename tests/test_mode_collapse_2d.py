@@ -85,6 +85,18 @@ def test_a_stopped_benchmark_says_so_in_one_line_and_resumes(tmp_path):
   assert (tmp_path / 'results' / 'mode_collapse_2d.md').exists()
 
 
+def _children(pid: int, marker: str) -> list[int]:
+  """The pids of a process's children whose command line holds `marker` (Linux)."""
+  with open(f'/proc/{pid}/task/{pid}/children') as f:
+    pids = [int(child) for child in f.read().split()]
+  found = []
+  for child in pids:
+    with open(f'/proc/{child}/cmdline', 'rb') as f:
+      if marker.encode() in f.read():
+        found.append(child)
+  return found
+
+
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason='--processes 2 needs 2 cores')
 def test_sigterm_to_the_benchmark_alone_stops_and_saves_its_worker_processes(tmp_path):
   """`kill PID` reaches only the benchmark's process; its workers' runs must save too."""
@@ -110,6 +122,8 @@ def test_sigterm_to_the_benchmark_alone_stops_and_saves_its_worker_processes(tmp
     deadline = time.monotonic() + 300
     while not all(path.exists() for path in firsts) and time.monotonic() < deadline:
       time.sleep(0.2)
+    workers = _children(process.pid, 'spawn_main')
+    assert len(workers) == 2
     process.send_signal(signal.SIGTERM)  # To this process only, not its group.
     process.wait(timeout=300)
     stderr.seek(0)
@@ -122,6 +136,8 @@ def test_sigterm_to_the_benchmark_alone_stops_and_saves_its_worker_processes(tmp
   for seed in (0, 1):
     (saved,) = os.listdir(runs / 'grid' / f'seed_{seed}' / 'checkpoints')
     assert 100 <= int(saved) < 4000
+  # No worker goes on training without it.
+  assert not [pid for pid in workers if os.path.exists(f'/proc/{pid}')]
   assert not (runs / 'grid' / 'seed_2' / 'checkpoints').exists() or not os.listdir(
     runs / 'grid' / 'seed_2' / 'checkpoints'
   )
