@@ -1,4 +1,4 @@
-"""Tests for benchmarks/mode_collapse_2d.py's --steps."""
+"""Tests of benchmarks/mode_collapse_2d.py: --steps, and benchmarks stopped by a signal."""
 
 import os
 import re
@@ -21,8 +21,8 @@ def test_steps_move_the_end_events_and_keep_checkpoints_along_a_long_run():
   assert config.eval_every == config.sample_every == config.num_steps == 2_000
   mode_collapse_2d.set_num_steps(config, 400_000)
   assert config.num_steps == config.eval_every == config.sample_every == 400_000
-  # Before, --steps put the only checkpoint at the end: a stopped
-  # 400,000-step run started over.
+  # A long run checkpoints along the way, so that one that stops resumes
+  # near where it stopped rather than from the start.
   assert config.checkpoint_every == 10_000
   assert config.steps_per_call == 500
   experiment.check_loop_config(config, device_count=1, process_count=1)
@@ -43,25 +43,28 @@ def test_steps_that_calls_do_not_divide_shrink_the_calls(num_steps):
   experiment.check_loop_config(config, device_count=1, process_count=1)
 
 
+def _benchmark_command(tmp_path, *flags: str) -> list[str]:
+  """The benchmark on the grid in small calls, its runs and results under `tmp_path`."""
+  return [
+    sys.executable,
+    os.path.join(ROOT, 'benchmarks', 'mode_collapse_2d.py'),
+    '--dataset=grid',
+    f'--workdir_root={tmp_path / "runs"}',
+    f'--config.results_dir={tmp_path / "results"}',
+    '--config.steps_per_call=10',
+    '--config.eval_samples=500',
+    '--config.num_samples=200',
+    *flags,
+  ]
+
+
 def test_a_stopped_benchmark_says_so_in_one_line_and_resumes(tmp_path):
   """SIGTERM mid-run: the run saves, the benchmark ends with one line, a rerun finishes.
 
   (--together's stop: tests/test_seeds_together.py, in-process.)
   """
   runs = tmp_path / 'runs'
-  command = [
-    sys.executable,
-    os.path.join(ROOT, 'benchmarks', 'mode_collapse_2d.py'),
-    '--dataset=grid',
-    '--seeds=1',
-    '--steps=400',
-    f'--workdir_root={runs}',
-    f'--config.results_dir={tmp_path / "results"}',
-    '--config.steps_per_call=10',
-    '--config.log_every=10',
-    '--config.eval_samples=500',
-    '--config.num_samples=200',
-  ]
+  command = _benchmark_command(tmp_path, '--seeds=1', '--steps=400', '--config.log_every=10')
   process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
   lines = []
   for line in process.stderr:
@@ -101,20 +104,9 @@ def _children(pid: int, marker: str) -> list[int]:
 def test_sigterm_to_the_benchmark_alone_stops_and_saves_its_worker_processes(tmp_path):
   """`kill PID` reaches only the benchmark's process; its workers' runs must save too."""
   runs = tmp_path / 'runs'
-  command = [
-    sys.executable,
-    os.path.join(ROOT, 'benchmarks', 'mode_collapse_2d.py'),
-    '--dataset=grid',
-    '--seeds=3',
-    '--steps=4000',
-    '--processes=2',
-    f'--workdir_root={runs}',
-    f'--config.results_dir={tmp_path / "results"}',
-    '--config.steps_per_call=10',
-    '--config.sample_every=100',
-    '--config.eval_samples=500',
-    '--config.num_samples=200',
-  ]
+  command = _benchmark_command(
+    tmp_path, '--seeds=3', '--steps=4000', '--processes=2', '--config.sample_every=100'
+  )
   with open(tmp_path / 'stderr', 'w+') as stderr:
     process = subprocess.Popen(command, cwd=ROOT, stderr=stderr, text=True)
     # The workers do not log; each is in training once it drew step 100's samples.

@@ -34,7 +34,7 @@ def test_runs_trained_together_are_the_runs_the_loop_trains_one_by_one(tmp_path)
   # Each run ends where the loop's run of its seed ends, up to rounding (a
   # vmapped matrix product may round otherwise, and Adam's steps carry the
   # sign of tiny gradients): far closer to it than the two seeds are apart.
-  # Measured with jax 0.10.2: bit-equal on 2 cores, 1.2e-3 of that apart
+  # Measured with jax 0.10.2: under 1e-7 of that on 2 cores, 1.2e-3
   # pinned to one core; swapped runs would be 1 apart.
   apart = np.linalg.norm(_parameters(alone[0]) - _parameters(alone[1]))
   for seed, state, result in zip((0, 1), alone, results):
