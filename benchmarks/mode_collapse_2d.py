@@ -50,7 +50,6 @@ import multiprocessing
 import os
 import shlex
 import shutil
-import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -73,7 +72,6 @@ from jaxgan import data
 from jaxgan.eval import metrics
 from jaxgan.train import images
 from jaxgan.train import loop
-from jaxgan.train import preemption
 from jaxgan.train import reporting
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -269,11 +267,6 @@ def check_processes(processes: int) -> list[int]:
   return cores
 
 
-# How long the workers may take, once told to stop, to save and stop: a
-# call of PacGAN's step and an orbax save take seconds.
-_SAVE_SECONDS = 60.0
-
-
 def _pin_to_a_core(cores) -> None:
   """A worker's start: it runs on the core it takes from the queue, and on no other."""
   os.sched_setaffinity(0, {cores.get()})
@@ -290,14 +283,11 @@ def train_and_score_each(
 
   With more than one process, each is pinned to a core of its own before
   jax starts in it, so that XLA's threads of one run never wait on
-  another's, and keeps its compiled step for the next run it takes. A
-  SIGTERM or Ctrl-C to this process is passed on to the workers: the runs
-  in training save and stop, and RunStopped is raised here.
+  another's, and keeps its compiled step for the next run it takes.
 
   Raises:
     ValueError: for more processes than this process may use cores, before
       any run starts.
-    RunStopped: if a signal stopped the runs.
   """
   if processes <= 1:
     return map(_train_and_score_job, jobs)
@@ -308,33 +298,8 @@ def train_and_score_each(
     queue = context.Queue()
     for core in cores[:processes]:
       queue.put(core)
-    stop = preemption.StopRequest()
-    with (
-      stop.installed(),
-      context.Pool(processes, initializer=_pin_to_a_core, initargs=(queue,)) as pool,
-    ):
-      results, deadline = pool.imap(_train_and_score_job, jobs), None
-      for _ in jobs:
-        while True:
-          try:
-            outcome = results.next(timeout=1.0)
-            break
-          except multiprocessing.TimeoutError:
-            if stop.signal_name is None:
-              continue
-            if deadline is None:
-              # A signal to this process alone (`kill PID`) reaches no worker.
-              for worker in multiprocessing.active_children():
-                os.kill(worker.pid, signal.SIGTERM)
-              deadline = time.monotonic() + _SAVE_SECONDS
-            elif time.monotonic() > deadline:
-              # A worker signalled between runs exits and loses no training,
-              # but its run's outcome never comes.
-              raise RunStopped(
-                f'{stop.signal_name} stopped the runs, and those in training saved: run the '
-                'same command again to resume them.'
-              ) from None
-        yield outcome
+    with context.Pool(processes, initializer=_pin_to_a_core, initargs=(queue,)) as pool:
+      yield from pool.imap(_train_and_score_job, jobs)
 
   return outcomes()
 
