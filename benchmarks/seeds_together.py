@@ -193,8 +193,7 @@ def _train(experiment, experiments, iterators, checkpointer, state, first_step, 
   stop = preemption.StopRequest()
   with stop.installed():
     while step < config.num_steps:
-      per_call = config.steps_per_call
-      steps_in_call = min(per_call, config.num_steps - step, per_call - step % per_call)
+      steps_in_call = loop.call_length(step, config.num_steps, config.steps_per_call)
       local = [
         loop.next_call_batches(its, e, steps_in_call) for its, e in zip(iterators, experiments)
       ]

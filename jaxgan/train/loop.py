@@ -107,6 +107,16 @@ def stream_iterators(
     )
 
 
+def call_length(step: int, num_steps: int, steps_per_call: int) -> int:
+  """How many steps the call from `step` takes.
+
+  Calls end on multiples of `steps_per_call` (so that every event, at a
+  multiple of it, falls between calls) and at `num_steps`; a run resumed at
+  another step (saved with another steps_per_call) first catches up to one.
+  """
+  return min(steps_per_call, num_steps - step, steps_per_call - step % steps_per_call)
+
+
 def next_call_batches(
   iterators: dict[str, data.BatchIterator],
   experiment: experiment_lib.Experiment,
@@ -254,9 +264,7 @@ def _train(
   try:
     with stop.installed():
       while step < config.num_steps and not stop.agreed():
-        # Calls end on multiples of K, so that every event falls between them.
-        per_call = config.steps_per_call
-        steps_in_call = min(per_call, config.num_steps - step, per_call - step % per_call)
+        steps_in_call = call_length(step, config.num_steps, config.steps_per_call)
         local = next_call_batches(iterators, experiment, steps_in_call)
         data_state = {name: iterator.get_state() for name, iterator in iterators.items()}
         state, metrics = train_call(state, steps.global_batches(mesh, local, jax.process_count()))
