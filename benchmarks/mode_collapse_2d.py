@@ -18,7 +18,9 @@ scores 2,500 generated points (`jaxgan.eval.mode_coverage`): modes captured,
 the fraction of high-quality samples (within 3 sigma of the nearest mode)
 and KL(generated mode histogram || uniform). The table gives mean +-
 standard error over seeds beside the published rows, and goes with the
-command, date and wall time to `<results_dir>/mode_collapse_2d.md`; seed 0
+command, date, wall time and each run's speed (summed over the commands that
+trained it: `benchmarks/training_time.py`) to
+`<results_dir>/mode_collapse_2d.md`; seed 0
 of each dataset also leaves its scatter plot of real and generated points
 there. With `--together`, a dataset's seeds train as one program
 (`benchmarks/seeds_together.py`: the same runs, to float rounding, with
@@ -50,6 +52,7 @@ import multiprocessing
 import os
 import shlex
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -67,11 +70,12 @@ from ml_collections import config_flags
 import numpy as np
 
 from benchmarks import seeds_together
+from benchmarks import training_time
 from benchmarks import variant_rows
 from jaxgan import data
 from jaxgan.eval import metrics
 from jaxgan.train import images
-from jaxgan.train import loop
+from jaxgan.train import preemption
 from jaxgan.train import reporting
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -191,20 +195,18 @@ class RunStopped(Exception):
 
 def train_and_score(
   config: ml_collections.ConfigDict, workdir: str
-) -> tuple[metrics.ModeStatistics, float, str]:
+) -> tuple[metrics.ModeStatistics, training_time.TrainingTime, str]:
   """Trains (or resumes, or finds finished) one run and reads its evaluation.
 
   Returns:
-    The run's mode statistics, the seconds this call took, and the path of
-    its last scatter plot.
+    The run's mode statistics, its training time summed over the calls
+    that trained it (`training_time`), and the path of its last scatter plot.
 
   Raises:
     FloatingPointError: if the losses stop being finite.
     RunStopped: if a signal stopped the run before its last step.
   """
-  start = time.monotonic()
-  loop.train_and_evaluate(config, workdir)
-  seconds = time.monotonic() - start
+  record = training_time.train(config, workdir)
   path = os.path.join(workdir, 'metrics.json')
   report = None
   if os.path.exists(path):
@@ -221,7 +223,7 @@ def train_and_score(
     figures['modes'], figures['high_quality'], figures['reverse_kl']
   )
   plot = os.path.join(workdir, 'samples', f'step_{config.num_steps:07d}.png')
-  return statistics, seconds, plot
+  return statistics, record, plot
 
 
 def train_together(
@@ -267,27 +269,56 @@ def check_processes(processes: int) -> list[int]:
   return cores
 
 
-def _pin_to_a_core(cores) -> None:
-  """A worker's start: it runs on the core it takes from the queue, and on no other."""
-  os.sched_setaffinity(0, {cores.get()})
-
-
 def _train_and_score_job(job: tuple[ml_collections.ConfigDict, str]):
   return train_and_score(*job)
 
 
+def _worker(core: int, jobs: list[tuple[ml_collections.ConfigDict, str]], results) -> None:
+  """A worker process: its jobs in order on one core, each outcome or exception to `results`.
+
+  It leaves the benchmark's process group first, so that Ctrl-C reaches the
+  benchmark alone, which passes it on as SIGTERM: the worker then sees each
+  stop once, however it was asked (a second SIGINT would stop a run without
+  saving). A SIGTERM between runs stops it before its next run.
+  """
+  os.setpgrp()
+  os.sched_setaffinity(0, {core})
+  between_runs = preemption.StopRequest()
+  with between_runs.installed():
+    for job in jobs:
+      if between_runs.requested_here():
+        break
+      try:
+        outcome = _train_and_score_job(job)
+      except Exception as error:  # pylint: disable=broad-except
+        # Sent as it is (RunStopped, FloatingPointError) or, if it does not
+        # pickle, in words.
+        try:
+          results.send(error)
+        except Exception:  # pylint: disable=broad-except
+          results.send(RuntimeError(f'{type(error).__name__}: {error}'))
+        break
+      results.send(outcome)
+  results.close()
+
+
 def train_and_score_each(
   jobs: list[tuple[ml_collections.ConfigDict, str]], *, processes: int
-) -> Iterator[tuple[metrics.ModeStatistics, float, str]]:
+) -> Iterator[tuple[metrics.ModeStatistics, training_time.TrainingTime, str]]:
   """`train_and_score(config, workdir)` of each job, in order, `processes` at a time.
 
-  With more than one process, each is pinned to a core of its own before
-  jax starts in it, so that XLA's threads of one run never wait on
-  another's, and keeps its compiled step for the next run it takes.
+  With more than one process, job i goes to worker i % processes, each
+  pinned to a core of its own before jax starts in it (so that XLA's threads
+  of one run never wait on another's), keeping its compiled step for its next
+  run. A SIGTERM or Ctrl-C to this process is passed on to the workers as
+  SIGTERM: their runs save and stop, and RunStopped comes out here once
+  every worker has ended. So does an error in a run, after the other
+  workers are stopped the same way.
 
   Raises:
     ValueError: for more processes than this process may use cores, before
       any run starts.
+    RunStopped: if a signal stopped the runs.
   """
   if processes <= 1:
     return map(_train_and_score_job, jobs)
@@ -295,11 +326,54 @@ def train_and_score_each(
 
   def outcomes():
     context = multiprocessing.get_context('spawn')
-    queue = context.Queue()
-    for core in cores[:processes]:
-      queue.put(core)
-    with context.Pool(processes, initializer=_pin_to_a_core, initargs=(queue,)) as pool:
-      yield from pool.imap(_train_and_score_job, jobs)
+    workers = []
+    for index, core in enumerate(cores[:processes]):
+      receiver, sender = context.Pipe(duplex=False)
+      worker = context.Process(target=_worker, args=(core, jobs[index::processes], sender))
+      worker.start()
+      sender.close()  # The worker's end: once it exits, a read here ends in EOFError.
+      workers.append((worker, receiver))
+    stop = preemption.StopRequest()
+
+    def stop_workers():
+      for worker, _ in workers:
+        if worker.is_alive():
+          os.kill(worker.pid, signal.SIGTERM)
+
+    forwarded = finished = False
+    try:
+      with stop.installed():
+        for index in range(len(jobs)):
+          worker, receiver = workers[index % processes]
+          # Short waits, so that a signal to this process is passed on at once.
+          while not receiver.poll(0.5):
+            if stop.requested_here() and not forwarded:
+              stop_workers()
+              forwarded = True
+          try:
+            outcome = receiver.recv()
+          except EOFError:
+            worker.join()
+            if stop.requested_here():
+              raise RunStopped(
+                f'{stop.signal_name} stopped the benchmark before the run in {jobs[index][1]} '
+                'started: run the same command again to resume (finished runs are not '
+                'trained again).'
+              ) from None
+            raise RuntimeError(
+              f'The worker process on core {cores[index % processes]} ended (exit code '
+              f'{worker.exitcode}) without the outcome of the run in {jobs[index][1]}.'
+            ) from None
+          if isinstance(outcome, BaseException):
+            raise outcome
+          yield outcome
+      finished = True
+    finally:
+      # A stop, an error or an abandoned benchmark: the workers' runs save first.
+      if not finished:
+        stop_workers()
+      for worker, _ in workers:
+        worker.join()
 
   return outcomes()
 
@@ -407,7 +481,7 @@ def main(argv: list[str]) -> None:
     ROOT, 'runs', 'mode_collapse_2d', config.variant or 'gan'
   )
 
-  summaries, per_seed, speeds = {}, {}, []
+  summaries, per_seed, speeds, records = {}, {}, [], []
   if _TOGETHER.value:
     try:
       for dataset in datasets:
@@ -425,14 +499,13 @@ def main(argv: list[str]) -> None:
     outcomes = train_and_score_each(jobs, processes=processes)
     try:
       for (dataset, seed), outcome in zip(runs, outcomes):
-        statistics, seconds, plot = outcome
-        speeds.append(config.num_steps / seconds)
+        statistics, record, plot = outcome
+        records.append(record)
         per_seed.setdefault(dataset, []).append(statistics)
         print(
           f'{dataset} seed {seed}: {statistics.modes_captured} modes, '
           f'{100 * statistics.high_quality_fraction:.1f}% high quality, '
-          f'reverse KL {statistics.reverse_kl:.3f}; {seconds:.1f} s '
-          f'({config.num_steps / seconds:.0f} steps/s incl. compile, or less if resumed)',
+          f'reverse KL {statistics.reverse_kl:.3f}; {training_time.describe(record)}',
           flush=True,
         )
         if seed == 0:
@@ -455,6 +528,7 @@ def main(argv: list[str]) -> None:
     table=table,
     per_seed=per_seed,
     speeds=speeds,
+    records=records,
     stem=stem,
     together=_TOGETHER.value,
     processes=processes,
@@ -471,7 +545,10 @@ def main(argv: list[str]) -> None:
         ]
       else:
         cells += ['—'] * 3
-    run = f'`{command}`; {started:%Y-%m-%d %H:%M} UTC; {wall / 60:.1f} min; [{stem}.md]({stem}.md)'
+    run = (
+      f'`{command}`; {started:%Y-%m-%d %H:%M} UTC; {training_time.time_taken(wall, records)}; '
+      f'[{stem}.md]({stem}.md)'
+    )
     variant_rows.upsert_row(
       os.path.join(results_dir, RESULTS_FILE),
       title=VARIANT_TITLE,
@@ -522,6 +599,7 @@ def _write_results(
   table: str,
   per_seed: dict[str, list[metrics.ModeStatistics]],
   speeds: list[float],
+  records: list[training_time.TrainingTime],
   stem: str,
   together: bool,
   processes: int,
@@ -538,7 +616,14 @@ def _write_results(
       'compilation included.'
     )
   else:
-    speed = f'Median speed {np.median(speeds):.0f} steps/s per run, compilation included'
+    timed = [r.steps_per_second for r in records if r.steps_per_second]
+    speed = (
+      f'Median speed {np.median(timed):.0f} steps/s per run (each over the commands that '
+      f'trained it; {len(timed)} of {len(records)} runs timed), compilation and checkpoints '
+      'included'
+      if timed
+      else 'No run has a record of its training time'
+    )
     at_once = f', {processes} runs at a time, each pinned to a CPU core of its own.'
     speed += at_once if processes > 1 else '.'
   real_per_step = config.critic_steps * config.batch_size
@@ -549,7 +634,7 @@ def _write_results(
     '',
     f'- Command: `{command}` (from the repo root)',
     f'- Date: {started:%Y-%m-%d %H:%M} UTC',
-    f'- Wall time: {wall / 60:.1f} min on {jax.device_count()} '
+    f'- Wall time: {training_time.time_taken(wall, records)} on {jax.device_count()} '
     f'{jax.devices()[0].platform.upper()} device(s), jax {jax.__version__}',
     f'- Training: {config.num_steps:,} steps of batch {config.batch_size} '
     f'per run, {config.critic_steps} D update(s) per step, each on its own real batch '

@@ -60,6 +60,7 @@ import jax
 import ml_collections
 import numpy as np
 
+from benchmarks import training_time
 from benchmarks import variant_rows
 from configs import dcgan as dcgan_config
 from configs import default as default_config
@@ -68,10 +69,8 @@ from configs import stylegan2 as stylegan2_config
 from jaxgan import data
 from jaxgan.eval import classifier
 from jaxgan.eval import metrics
-from jaxgan.train import checkpointing
 from jaxgan.train import evaluation
 from jaxgan.train import images
-from jaxgan.train import loop
 from jaxgan.train import saved_runs
 
 
@@ -269,8 +268,7 @@ class RunResult(NamedTuple):
   seed: int
   step: int
   statistics: metrics.StackedMnistStatistics
-  train_seconds: float
-  steps_trained: int
+  training: training_time.TrainingTime
 
 
 def benchmark_config(seed: int, num_steps: int, data_dir: str, variant: str = 'dcgan'):
@@ -314,17 +312,6 @@ def classify_triples(params, stacked: np.ndarray) -> np.ndarray:
   return probabilities.argmax(axis=-1).reshape(-1, 3)
 
 
-def _latest_step(workdir: str) -> int:
-  directory = os.path.join(workdir, 'checkpoints')
-  if not os.path.isdir(directory):
-    return 0
-  checkpointer = checkpointing.Checkpointer(directory, max_to_keep=1_000)
-  try:
-    return max(checkpointer.all_steps(), default=0)
-  finally:
-    checkpointer.close()
-
-
 def run_seed(
   seed: int,
   *,
@@ -341,10 +328,7 @@ def run_seed(
     The seed's `RunResult` and its first `_GRID_SAMPLES` samples.
   """
   config = benchmark_config(seed, num_steps, data_dir, variant)
-  first_step = _latest_step(workdir)
-  start = time.monotonic()
-  loop.train_and_evaluate(config, workdir)
-  train_seconds = time.monotonic() - start
+  training = training_time.train(config, workdir)
   run = saved_runs.load_run(workdir)
   step, model = run.step, run.experiment.model
   generated, _ = evaluation.draw_samples(
@@ -356,9 +340,7 @@ def run_seed(
     seed=seed + _EVAL_SEED_OFFSET,
   )
   statistics = metrics.stacked_mnist_statistics(classify_triples(params, generated))
-  return RunResult(seed, step, statistics, train_seconds, max(step - first_step, 0)), generated[
-    :_GRID_SAMPLES
-  ]
+  return RunResult(seed, step, statistics, training), generated[:_GRID_SAMPLES]
 
 
 def real_statistics(
@@ -441,12 +423,10 @@ def main(argv: list[str]) -> None:
       variant=variant,
     )
     runs.append(result)
-    speed = result.steps_trained / max(result.train_seconds, 1e-9)
     print(
       f'seed {seed}: step {result.step:,}, '
       f'{result.statistics.modes_captured} modes, KL {result.statistics.kl:.3f}; '
-      f'trained {result.steps_trained:,} steps in {result.train_seconds:.1f} s '
-      f'({speed:.2f} steps/s incl. compile and checkpoints)',
+      f'{training_time.describe(result.training)}',
       flush=True,
     )
     if seed == 0:
@@ -483,7 +463,10 @@ def main(argv: list[str]) -> None:
     steps_cell = ', '.join(f'{s:,}' for s in sorted({r.step for r in runs}))
     modes = mean_error([r.statistics.modes_captured for r in runs])
     kl = mean_error([r.statistics.kl for r in runs])
-    run = f'`{command}`; {started:%Y-%m-%d %H:%M} UTC; {wall / 60:.1f} min; [{stem}.md]({stem}.md)'
+    run = (
+      f'`{command}`; {started:%Y-%m-%d %H:%M} UTC; '
+      f'{training_time.time_taken(wall, [r.training for r in runs])}; [{stem}.md]({stem}.md)'
+    )
     variant_rows.upsert_row(
       os.path.join(_RESULTS_DIR.value, RESULTS_FILE),
       title=VARIANT_TITLE,
@@ -535,11 +518,13 @@ def _write_results(
   real_per_step = batch * critic_steps
   base = BASES[VARIANTS[variant].base]
   train_size = data.STACKED_MNIST_SIZES['train']
-  speeds = [r.steps_trained / r.train_seconds for r in runs if r.steps_trained]
+  speeds = [r.training.steps_per_second for r in runs if r.training.steps_per_second]
   speed = (
-    f'{np.median(speeds):.2f} steps/s per run (median; compilation and checkpoints included)'
+    f'{np.median(speeds):.2f} steps/s per run (median over the {len(speeds)} of {len(runs)} '
+    'runs with a record, each over the commands that trained it; compilation and '
+    'checkpoints included)'
     if speeds
-    else 'no steps trained (all resumed runs were already done)'
+    else 'unknown (no run has a record of its training time)'
   )
   max_step = max(r.step for r in runs)
   title = '# Stacked MNIST mode collapse (PacGAN Table 2 protocol)'
@@ -556,7 +541,8 @@ def _write_results(
     '',
     f'- Command: `{command}` (from the repo root)',
     f'- Date: {started:%Y-%m-%d %H:%M} UTC',
-    f'- Wall time: {wall / 60:.1f} min on {jax.device_count()} '
+    f'- Wall time: {training_time.time_taken(wall, [r.training for r in runs])} on '
+    f'{jax.device_count()} '
     f'{jax.devices()[0].platform.upper()} device(s), jax {jax.__version__}; '
     f'training speed {speed}.',
     f'- Training: `{base.config_file}` '
@@ -609,9 +595,9 @@ def _write_results(
     '',
   ]
   for r in runs:
-    # A resumed run's earlier steps were trained, and timed, by an earlier command.
-    resumed = r.step - r.steps_trained
-    origin = f'; resumed from step {resumed:,}' if resumed else ''
+    # Steps trained before the run had a record of its time (training_time).
+    untimed = r.step - r.training.steps
+    origin = f'; its first {untimed:,} steps untimed' if untimed else ''
     lines.append(
       f'- seed {r.seed} (step {r.step:,}{origin}): '
       f'{r.statistics.modes_captured} / {r.statistics.kl:.3f}'

@@ -5,10 +5,12 @@ import re
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
 from benchmarks import mode_collapse_2d
+from benchmarks import training_time
 from benchmarks.configs import gan_2d
 from jaxgan.train import experiment
 
@@ -79,9 +81,74 @@ def test_a_stopped_benchmark_says_so_in_one_line_and_resumes(tmp_path):
   (saved,) = os.listdir(runs / 'grid' / 'seed_0' / 'checkpoints')
   assert 100 <= int(saved) < 400
   assert not any((tmp_path / 'results').iterdir())
+  # The stopped call's time is kept, with the steps it saved.
+  stopped = training_time.read(runs / 'grid' / 'seed_0')
+  assert (stopped.steps, stopped.calls) == (int(saved), 1)
 
   resumed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
   assert resumed.returncode == 0, resumed.stderr[-3000:]
   assert f'step {int(saved) + 10}/400' in resumed.stderr
   assert 'step 10/400' not in resumed.stderr
-  assert (tmp_path / 'results' / 'mode_collapse_2d.md').exists()
+  # The run's speed and time are over both calls, not the last one's seconds
+  # for all 400 steps.
+  record = training_time.read(runs / 'grid' / 'seed_0')
+  assert (record.steps, record.calls) == (400, 2)
+  assert record.seconds > stopped.seconds
+  results = (tmp_path / 'results' / 'mode_collapse_2d.md').read_text()
+  assert f'Median speed {record.steps_per_second:.0f} steps/s per run' in results
+  assert '1 of 1 runs timed' in results
+  assert f'({record.seconds / 60:.1f} min of training recorded for its runs in all)' in results
+
+
+def _workers(pid: int) -> list[int]:
+  """The worker processes that `pid` started with multiprocessing (not its resource tracker)."""
+  workers = []
+  for entry in os.listdir('/proc'):
+    if entry.isdigit():
+      try:
+        with open(f'/proc/{entry}/stat') as f:
+          parent = int(f.read().rsplit(')', 1)[1].split()[1])
+        with open(f'/proc/{entry}/cmdline') as f:
+          command = f.read()
+      except OSError:
+        continue
+      if parent == pid and 'spawn_main' in command:
+        workers.append(int(entry))
+  return workers
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason='--processes 2 needs 2 cores')
+def test_sigterm_to_the_benchmark_alone_stops_and_saves_its_worker_processes(tmp_path):
+  """`kill PID` reaches only the benchmark's process; its workers' runs must save and end too."""
+  runs = tmp_path / 'runs'
+  command = _benchmark_command(
+    tmp_path, '--seeds=3', '--steps=4000', '--processes=2', '--config.sample_every=100'
+  )
+  with open(tmp_path / 'stderr', 'w+') as stderr:
+    process = subprocess.Popen(command, cwd=ROOT, stderr=stderr, text=True)
+    # The workers do not log; each is in training once it drew step 100's samples.
+    firsts = [runs / 'grid' / f'seed_{seed}' / 'samples' / 'step_0000100.png' for seed in (0, 1)]
+    deadline = time.monotonic() + 300
+    while not all(path.exists() for path in firsts) and time.monotonic() < deadline:
+      time.sleep(0.2)
+    workers = _workers(process.pid)
+    assert len(workers) == 2, workers
+    process.send_signal(signal.SIGTERM)  # To this process only, not its group.
+    process.wait(timeout=300)
+    stderr.seek(0)
+    lines = stderr.readlines()
+  output = ''.join(lines)
+  assert process.returncode == 1, output[-3000:]
+  assert 'Traceback' not in output, output[-3000:]
+  assert lines[-1].startswith(f'The run in {runs}/grid/seed_0 was stopped by a signal'), lines[-1]
+  # No worker outlives the benchmark.
+  for pid in workers:
+    with pytest.raises(ProcessLookupError):
+      os.kill(pid, 0)
+  # Each run saved the step it had reached (its periodic checkpoints are every
+  # 10,000 steps), with its time; the third never started.
+  for seed in (0, 1):
+    (saved,) = os.listdir(runs / 'grid' / f'seed_{seed}' / 'checkpoints')
+    assert 100 <= int(saved) < 4000
+    assert training_time.read(runs / 'grid' / f'seed_{seed}').steps == int(saved)
+  assert not (runs / 'grid' / 'seed_2').exists()
