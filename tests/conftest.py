@@ -75,9 +75,9 @@ from jaxgan.train import compilation  # pylint: disable=g-import-not-at-top
 # damaged checkpoints (orbax 0.12.4); the data pipeline (tfds 4.9.10);
 # saved runs, the convolutions as XLA compiles them, the optimizers, losses
 # and penalties. About 3 minutes on 2 cores with installing, which is what
-# CI's time leaves: the rest of the suite there, but for its slow tests,
-# takes 13 minutes of one core more (measured 2026-12-04), and
-# `.ci/colab-stack` runs it by hand.
+# CI's time leaves beside the first pass: the whole suite there but for its
+# slow tests (`.ci/colab-stack -m 'not slow'`, by hand) took 13 minutes of
+# one core (2026-12-04).
 _COLAB_STACK_FILES = (
   'test_checkpointing.py',
   'test_classic_state.py',
