@@ -27,7 +27,8 @@ there. With `--together`, a dataset's seeds train as one program
 their steps taken at once), in one workdir per dataset: for a GPU, which
 one run of these small networks leaves idle between kernels. On a CPU,
 `--processes 2` is 1.6 times as fast (benchmarks/results/speed.md): XLA:CPU
-splits these small products poorly over two cores, so each run gets one.
+splits these small products poorly over two cores, so each run gets one
+(and logs to `train.log` in its workdir).
 A run's figures depend on its core count through rounding; compare rows
 made either way only as means over seeds.
 
@@ -64,6 +65,7 @@ if ROOT not in sys.path:
 
 from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags
+from absl import logging as absl_logging
 import jax
 import ml_collections
 from ml_collections import config_flags
@@ -273,21 +275,41 @@ def _train_and_score_job(job: tuple[ml_collections.ConfigDict, str]):
   return train_and_score(*job)
 
 
+# Under --processes, each run's log, in its workdir.
+WORKER_LOG = 'train.log'
+
+
+def _log_to(path: str) -> None:
+  """Sends this process's stderr, the loop's log lines with it, to the end of `path`."""
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  sys.stderr.flush()
+  descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+  os.dup2(descriptor, sys.stderr.fileno())
+  os.close(descriptor)
+
+
 def _worker(core: int, jobs: list[tuple[ml_collections.ConfigDict, str]], results) -> None:
   """A worker process: its jobs in order on one core, each outcome or exception to `results`.
 
   It leaves the benchmark's process group first, so that Ctrl-C reaches the
   benchmark alone, which passes it on as SIGTERM: the worker then sees each
   stop once, however it was asked (a second SIGINT would stop a run without
-  saving). A SIGTERM between runs stops it before its next run.
+  saving). A SIGTERM between runs stops it before its next run. Each run
+  logs to `WORKER_LOG` in its workdir: the runs' lines side by side on one
+  terminal (or two progress bars on one line) could not be told apart.
   """
   os.setpgrp()
   os.sched_setaffinity(0, {core})
+  flags.FLAGS.mark_as_parsed()  # This process takes no flags; absl logs once they are parsed.
+  absl_logging.use_absl_handler()
+  absl_logging.set_verbosity(absl_logging.INFO)
+  reporting.quiet_library_logs()
   between_runs = preemption.StopRequest()
   with between_runs.installed():
     for job in jobs:
       if between_runs.requested_here():
         break
+      _log_to(os.path.join(job[1], WORKER_LOG))
       try:
         outcome = _train_and_score_job(job)
       except Exception as error:  # pylint: disable=broad-except
@@ -496,6 +518,12 @@ def main(argv: list[str]) -> None:
       (run_config(config, dataset, seed), os.path.join(workdir_root, dataset, f'seed_{seed}'))
       for dataset, seed in runs
     ]
+    if processes > 1:
+      print(
+        f'{len(jobs)} runs, {processes} at a time: each logs to <its workdir>/{WORKER_LOG}, '
+        f'under {workdir_root}.',
+        flush=True,
+      )
     outcomes = train_and_score_each(jobs, processes=processes)
     try:
       for (dataset, seed), outcome in zip(runs, outcomes):

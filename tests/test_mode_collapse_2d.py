@@ -122,11 +122,16 @@ def test_sigterm_to_the_benchmark_alone_stops_and_saves_its_worker_processes(tmp
   """`kill PID` reaches only the benchmark's process; its workers' runs must save and end too."""
   runs = tmp_path / 'runs'
   command = _benchmark_command(
-    tmp_path, '--seeds=3', '--steps=4000', '--processes=2', '--config.sample_every=100'
+    tmp_path,
+    '--seeds=3',
+    '--steps=4000',
+    '--processes=2',
+    '--config.sample_every=100',
+    '--config.log_every=100',
   )
   with open(tmp_path / 'stderr', 'w+') as stderr:
     process = subprocess.Popen(command, cwd=ROOT, stderr=stderr, text=True)
-    # The workers do not log; each is in training once it drew step 100's samples.
+    # Each worker is in training once it drew step 100's samples.
     firsts = [runs / 'grid' / f'seed_{seed}' / 'samples' / 'step_0000100.png' for seed in (0, 1)]
     deadline = time.monotonic() + 300
     while not all(path.exists() for path in firsts) and time.monotonic() < deadline:
@@ -151,4 +156,8 @@ def test_sigterm_to_the_benchmark_alone_stops_and_saves_its_worker_processes(tmp
     (saved,) = os.listdir(runs / 'grid' / f'seed_{seed}' / 'checkpoints')
     assert 100 <= int(saved) < 4000
     assert training_time.read(runs / 'grid' / f'seed_{seed}').steps == int(saved)
+    # Its lines went to its own log, not the benchmark's.
+    log = (runs / 'grid' / f'seed_{seed}' / mode_collapse_2d.WORKER_LOG).read_text()
+    assert 'step 100/4000' in log and f'Stopped by SIGTERM at step {int(saved)}' in log, log[-2000:]
+  assert 'step 100/4000' not in output
   assert not (runs / 'grid' / 'seed_2').exists()
