@@ -300,7 +300,7 @@ def _worker(core: int, jobs: list[tuple[ml_collections.ConfigDict, str]], result
   """
   os.setpgrp()
   os.sched_setaffinity(0, {core})
-  flags.FLAGS.mark_as_parsed()  # This process takes no flags; absl logs once they are parsed.
+  flags.FLAGS.mark_as_parsed()  # It takes none; unparsed, absl warns at its first line.
   absl_logging.use_absl_handler()
   absl_logging.set_verbosity(absl_logging.INFO)
   reporting.quiet_library_logs()
