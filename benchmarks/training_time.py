@@ -56,30 +56,36 @@ def latest_step(workdir: epath.PathLike) -> int:
     checkpointer.close()
 
 
-def read(workdir: epath.PathLike) -> TrainingTime:
-  """The run's record, every call summed; zeros without one."""
+def _calls(workdir: epath.PathLike) -> list[dict]:
   path = epath.Path(workdir) / FILE
-  if not path.exists():
-    return TrainingTime(0, 0.0, 0)
-  calls = json.loads(path.read_text())['calls']
+  return json.loads(path.read_text())['calls'] if path.exists() else []
+
+
+def _summed(calls: list[dict]) -> TrainingTime:
   return TrainingTime(
     sum(call['steps'] for call in calls), sum(call['seconds'] for call in calls), len(calls)
   )
 
 
-def add(workdir: epath.PathLike, *, first_step: int, last_step: int, seconds: float) -> None:
-  """Adds one call that trained from `first_step` to `last_step` in `seconds`."""
-  path = epath.Path(workdir) / FILE
-  calls = json.loads(path.read_text())['calls'] if path.exists() else []
-  calls.append(
+def read(workdir: epath.PathLike) -> TrainingTime:
+  """The run's record, every call summed; zeros without one."""
+  return _summed(_calls(workdir))
+
+
+def add(
+  workdir: epath.PathLike, *, first_step: int, last_step: int, seconds: float
+) -> TrainingTime:
+  """Adds one call that trained from `first_step` to `last_step` in `seconds`; the new record."""
+  calls = _calls(workdir) + [
     {
       'first_step': first_step,
       'steps': last_step - first_step,
       'seconds': round(seconds, 3),
       'finished_at': time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime()),
     }
-  )
-  workdir_lib.write_text(path, json.dumps({'calls': calls}, indent=1) + '\n')
+  ]
+  workdir_lib.write_text(epath.Path(workdir) / FILE, json.dumps({'calls': calls}, indent=1) + '\n')
+  return _summed(calls)
 
 
 def train(config: ml_collections.ConfigDict, workdir: str) -> TrainingTime:
@@ -94,7 +100,7 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> TrainingTime:
   seconds = time.monotonic() - start
   last_step = latest_step(workdir)
   if last_step > first_step:
-    add(workdir, first_step=first_step, last_step=last_step, seconds=seconds)
+    return add(workdir, first_step=first_step, last_step=last_step, seconds=seconds)
   return read(workdir)
 
 
