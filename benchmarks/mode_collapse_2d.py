@@ -50,11 +50,13 @@ import datetime
 import json
 import math
 import multiprocessing
+import multiprocessing.connection
 import os
 import shlex
 import shutil
 import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from typing import NamedTuple
@@ -288,15 +290,44 @@ def _log_to(path: str) -> None:
   os.close(descriptor)
 
 
+def _stop_when_the_benchmark_ends() -> None:
+  """Sends this worker SIGTERM once the benchmark's process has ended, however it ended.
+
+  A benchmark killed outright (kill -9, the OOM killer) passes no stop on:
+  without this its workers would train on, orphaned, with nowhere to send
+  their outcomes. With it their runs save and stop as after `kill PID`.
+  """
+  benchmark = multiprocessing.parent_process()
+
+  def watch():
+    multiprocessing.connection.wait([benchmark.sentinel])
+    absl_logging.warning(
+      'The benchmark (process %d) has ended: stopping this run so that it saves.', benchmark.pid
+    )
+    os.kill(os.getpid(), signal.SIGTERM)
+
+  threading.Thread(target=watch, name='stop-when-the-benchmark-ends', daemon=True).start()
+
+
+def _send(results, item) -> bool:
+  """Sends `item` to the benchmark; False if the benchmark has ended and cannot take it."""
+  try:
+    results.send(item)
+  except (BrokenPipeError, ConnectionResetError):
+    return False
+  return True
+
+
 def _worker(core: int, jobs: list[tuple[ml_collections.ConfigDict, str]], results) -> None:
   """A worker process: its jobs in order on one core, each outcome or exception to `results`.
 
   It leaves the benchmark's process group first, so that Ctrl-C reaches the
   benchmark alone, which passes it on as SIGTERM: the worker then sees each
   stop once, however it was asked (a second SIGINT would stop a run without
-  saving). A SIGTERM between runs stops it before its next run. Each run
-  logs to `WORKER_LOG` in its workdir: the runs' lines side by side on one
-  terminal (or two progress bars on one line) could not be told apart.
+  saving). A SIGTERM between runs stops it before its next run, and so does
+  the benchmark's end (`_stop_when_the_benchmark_ends`). Each run logs to
+  `WORKER_LOG` in its workdir: the runs' lines side by side on one terminal
+  (or two progress bars on one line) could not be told apart.
   """
   os.setpgrp()
   os.sched_setaffinity(0, {core})
@@ -306,6 +337,7 @@ def _worker(core: int, jobs: list[tuple[ml_collections.ConfigDict, str]], result
   reporting.quiet_library_logs()
   between_runs = preemption.StopRequest()
   with between_runs.installed():
+    _stop_when_the_benchmark_ends()
     for job in jobs:
       if between_runs.requested_here():
         break
@@ -316,11 +348,12 @@ def _worker(core: int, jobs: list[tuple[ml_collections.ConfigDict, str]], result
         # Sent as it is (RunStopped, FloatingPointError) or, if it does not
         # pickle, in words.
         try:
-          results.send(error)
+          _send(results, error)
         except Exception:  # pylint: disable=broad-except
-          results.send(RuntimeError(f'{type(error).__name__}: {error}'))
+          _send(results, RuntimeError(f'{type(error).__name__}: {error}'))
         break
-      results.send(outcome)
+      if not _send(results, outcome):
+        break
   results.close()
 
 
