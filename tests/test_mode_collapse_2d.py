@@ -180,5 +180,7 @@ def test_a_signal_to_the_benchmark_alone_stops_and_saves_its_worker_processes(
     log = (runs / 'grid' / f'seed_{seed}' / mode_collapse_2d.WORKER_LOG).read_text()
     assert 'step 100/4000' in log and f'Stopped by SIGTERM at step {int(saved)}' in log, log[-2000:]
     assert 'Traceback' not in log, log[-3000:]
+    if signal_to_benchmark == signal.SIGKILL:
+      assert 'The benchmark (process' in log and 'has ended: stopping this run' in log
   assert 'step 100/4000' not in output
   assert not (runs / 'grid' / 'seed_2').exists()
