@@ -100,14 +100,20 @@ def test_a_stopped_benchmark_says_so_in_one_line_and_resumes(tmp_path):
   assert f'({record.seconds / 60:.1f} min of training recorded for its runs in all)' in results
 
 
+def _state_and_parent(pid: int) -> tuple[str, int]:
+  """Process `pid`'s state letter and parent's pid, from /proc (OSError if it is gone)."""
+  with open(f'/proc/{pid}/stat') as f:
+    state, parent = f.read().rsplit(')', 1)[1].split()[:2]  # After the command's name.
+  return state, int(parent)
+
+
 def _workers(pid: int) -> list[int]:
   """The worker processes that `pid` started with multiprocessing (not its resource tracker)."""
   workers = []
   for entry in os.listdir('/proc'):
     if entry.isdigit():
       try:
-        with open(f'/proc/{entry}/stat') as f:
-          parent = int(f.read().rsplit(')', 1)[1].split()[1])
+        _, parent = _state_and_parent(int(entry))
         with open(f'/proc/{entry}/cmdline') as f:
           command = f.read()
       except OSError:
@@ -120,8 +126,7 @@ def _workers(pid: int) -> list[int]:
 def _ended(pid: int) -> bool:
   """Whether process `pid` has exited (a zombie that its new parent has yet to reap counts)."""
   try:
-    with open(f'/proc/{pid}/stat') as f:
-      return f.read().rsplit(')', 1)[1].split()[0] == 'Z'
+    return _state_and_parent(pid)[0] == 'Z'
   except FileNotFoundError:
     return True
 
