@@ -44,6 +44,18 @@ def test_steps_that_calls_do_not_divide_shrink_the_calls(num_steps):
   experiment.check_loop_config(config, device_count=1, process_count=1)
 
 
+def test_the_report_counts_the_length_as_a_difference_only_when_it_falls_short():
+  short = mode_collapse_2d._differences(2_000)
+  assert short.startswith(
+    'Differences from the published setup: (1) The training length (2,000 steps'
+  )
+  assert '(3) That step passes' in short and '(4)' not in short
+  published = mode_collapse_2d._differences(400_000)
+  assert 'training length' not in published and 'early training' not in published
+  assert published.startswith('Differences from the published setup: (1) The update:')
+  assert '(2) That step passes' in published and '(3)' not in published
+
+
 def _benchmark_command(tmp_path, *flags: str) -> list[str]:
   """The benchmark on the grid in small calls, its runs and results under `tmp_path`."""
   return [
