@@ -230,30 +230,32 @@ _GRID_SAMPLES = 64
 
 
 class Published(NamedTuple):
-  """A row of PacGAN's Table 2: modes (of 1000) and KL.
+  """A row of PacGAN's Table 2, its cells as printed there: modes (of 1000) and KL.
 
-  checked: whether the figures were given with the task (else recalled).
-  pacgan_run: whether PacGAN trained it (with the length in its code) rather
-    than repeating VEEGAN's figure.
+  pacgan_run: whether PacGAN trained it (with the length in its code, 10 runs,
+    mean ± standard error) rather than quoting the figure of the paper it cites.
   """
 
-  modes: float
-  kl: float
-  checked: bool = False
+  modes: str
+  kl: str
   pacgan_run: bool = False
 
 
-# PacGAN (NeurIPS 2018) Table 2, stacked MNIST with VEEGAN's protocol (26,000
-# samples; the DCGAN, ALI, Unrolled GAN and VEEGAN rows are VEEGAN's Table 2).
-# checked=True: given to us with the task; the others are recalled from the
-# papers and not checked. Published standard errors are left out.
+PUBLISHED_SOURCE = (
+  "Published rows: every row of PacGAN's Table 2 (Lin et al., NeurIPS 2018) as the authors' "
+  'repository shows it (fjxmlzn/PacGAN, `stacked_MNIST_experiments/results/Table2.png`). '
+  'The DCGAN, ALI, Unrolled GAN and VEEGAN rows are the figures it quotes from those papers; '
+  "the rest are PacGAN's own runs, mean ± standard error over 10."
+)
 PUBLISHED: dict[str, Published] = {
-  'DCGAN': Published(99.0, 3.40, True),
-  'ALI': Published(16.0, 5.40),
-  'Unrolled GAN': Published(48.7, 4.32),
-  'VEEGAN': Published(150.0, 2.95),
-  'Minibatch Discrimination': Published(24.5, 5.49),
-  'PacDCGAN2': Published(1000.0, 0.06, True, pacgan_run=True),
+  'DCGAN': Published('99.0', '3.40'),
+  'ALI': Published('16.0', '5.40'),
+  'Unrolled GAN': Published('48.7', '4.32'),
+  'VEEGAN': Published('150.0', '2.95'),
+  "DCGAN (PacGAN's)": Published('78.9 ± 6.46', '4.50 ± 0.127', pacgan_run=True),
+  'PacDCGAN2': Published('1000.0 ± 0.00', '0.06 ± 0.003', pacgan_run=True),
+  'PacDCGAN3': Published('1000.0 ± 0.00', '0.06 ± 0.003', pacgan_run=True),
+  'PacDCGAN4': Published('1000.0 ± 0.00', '0.07 ± 0.005', pacgan_run=True),
 }
 # PacGAN's stacked-MNIST runs, from its code (fjxmlzn/PacGAN,
 # stacked_MNIST_experiments/VEEGAN_experiment/config.py): 50 epochs of
@@ -388,11 +390,8 @@ def results_table(
     f'| Real stacked images | jaxgan (this run) | — | — | {real.modes_captured} | {real.kl:.3f} |',
   ]
   for method, row in PUBLISHED.items():
-    mark = '' if row.checked else ' †'
     length = f'{PUBLISHED_STEPS:,} ‡ | {PUBLISHED_RUNS} ‡' if row.pacgan_run else '— | —'
-    lines.append(
-      f'| {method} | PacGAN Table 2 | {length} | {row.modes:.1f}{mark} | {row.kl:.2f}{mark} |'
-    )
+    lines.append(f'| {method} | PacGAN Table 2 | {length} | {row.modes} | {row.kl} |')
   return '\n'.join(lines)
 
 
@@ -571,13 +570,10 @@ def _write_results(
     '',
     table,
     '',
-    '† Recalled from the papers (PacGAN Table 2; its DCGAN, ALI, Unrolled '
-    "GAN and VEEGAN rows repeat VEEGAN's Table 2) and not checked; "
-    'unmarked published cells were given with the task. Published '
-    "standard errors are left out. ‡ From PacGAN's code "
+    f"{PUBLISHED_SOURCE} ‡ From PacGAN's code "
     '(`stacked_MNIST_experiments/VEEGAN_experiment/config.py`: 50 epochs, '
     '128,000 training images, batch 64, runs 0-9), for the rows PacGAN '
-    'trained; the rows it repeats from VEEGAN show —.',
+    'trained; the rows it quotes show —.',
     '',
     f'Differences from the published setup: (1) the network: ours is {base.network}, '
     "while PacGAN's stacked-MNIST runs used their own DCGAN networks "
