@@ -252,7 +252,7 @@ PUBLISHED: dict[str, Published] = {
   'ALI': Published('16.0', '5.40'),
   'Unrolled GAN': Published('48.7', '4.32'),
   'VEEGAN': Published('150.0', '2.95'),
-  "DCGAN (PacGAN's)": Published('78.9 ± 6.46', '4.50 ± 0.127', pacgan_run=True),
+  "DCGAN (PacGAN's implementation)": Published('78.9 ± 6.46', '4.50 ± 0.127', pacgan_run=True),
   'PacDCGAN2': Published('1000.0 ± 0.00', '0.06 ± 0.003', pacgan_run=True),
   'PacDCGAN3': Published('1000.0 ± 0.00', '0.06 ± 0.003', pacgan_run=True),
   'PacDCGAN4': Published('1000.0 ± 0.00', '0.07 ± 0.005', pacgan_run=True),
