@@ -120,9 +120,9 @@ RESULTS_FILE = 'mode_collapse_2d.md'
 VARIANT_TITLE = 'Variants: remedies for mode collapse'
 VARIANT_INTRO = (
   'Each row is a config in `benchmarks/configs/` that imports `gan_2d.py` and changes only '
-  'its option (and name): same networks, data, training length and evaluation as the GAN '
-  'row above, mean ± standard error over its seeds (fewer than the GAN row: compare '
-  'within the errors). Its report (per-seed figures, scatter plots, the setup) is the '
+  'its option (and name): same networks, data and evaluation as the GAN row above, for the '
+  'steps and seeds its row gives, mean ± standard error over its seeds (compare within the '
+  'errors). Its report (per-seed figures, scatter plots, the setup) is the '
   'file linked in its last cell, beside this one. Published rows: the table above.'
 )
 VARIANT_HEADER = (
