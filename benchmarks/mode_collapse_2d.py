@@ -485,7 +485,9 @@ def results_table(
   )
   for method, rows in PUBLISHED.items():
     cells = _published_cells(rows['ring']) + _published_cells(rows['grid'])
-    lines.append(f'| {method} | PacGAN Table 1 | 400,000 | 10 | ' + ' | '.join(cells) + ' |')
+    lines.append(
+      f'| {method} | PacGAN Table 1 | {PUBLISHED_STEPS:,} | 10 | ' + ' | '.join(cells) + ' |'
+    )
   return '\n'.join(lines)
 
 
