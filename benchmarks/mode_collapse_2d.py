@@ -32,6 +32,13 @@ splits these small products poorly over two cores, so each run gets one
 A run's figures depend on its core count through rounding; compare rows
 made either way only as means over seeds.
 
+A run that finishes is kept beside the report, in `<stem>_runs.json`
+(`benchmarks/finished_runs.py`), and a later command counts it rather than
+train it again, its workdir there or not: a run at PacGAN's length takes
+longer than some machines last, so a row's seeds may be trained on several
+(`--seeds 3` after `--seeds 2` trains seed 2 alone). `--together` keeps its
+runs too, but trains every seed it is asked for.
+
 A variant (PacGAN2/3/4, minibatch discrimination, feature matching,
 WGAN-GP) is a config that imports `benchmarks/configs/gan_2d.py` and changes
 `name`, `variant` and the fields of its option:
@@ -73,6 +80,7 @@ import ml_collections
 from ml_collections import config_flags
 import numpy as np
 
+from benchmarks import finished_runs
 from benchmarks import seeds_together
 from benchmarks import training_time
 from benchmarks import variant_rows
@@ -185,6 +193,26 @@ PUBLISHED: dict[str, dict[str, tuple[Published, Published, Published]]] = {
 }
 
 
+def run_key(dataset: str, seed: int) -> str:
+  """A run's name among a report's kept runs (`finished_runs`)."""
+  return f'{dataset}/seed_{seed}'
+
+
+def mode_statistics(figures: dict[str, float]) -> metrics.ModeStatistics:
+  """A run's mode statistics from its evaluation's figures (`metrics.json`)."""
+  return metrics.ModeStatistics(
+    int(figures['modes']), figures['high_quality'], figures['reverse_kl']
+  )
+
+
+def _figures(statistics: metrics.ModeStatistics) -> dict[str, float]:
+  return {
+    'modes': int(statistics.modes_captured),
+    'high_quality': float(statistics.high_quality_fraction),
+    'reverse_kl': float(statistics.reverse_kl),
+  }
+
+
 def run_config(config: ml_collections.ConfigDict, dataset: str, seed: int):
   """The config of one run: the benchmark's, on one dataset, with one seed."""
   run = ml_collections.ConfigDict(config.to_dict())
@@ -222,18 +250,18 @@ def train_and_score(
       f'The run in {workdir} was stopped by a signal before step {config.num_steps:,}, and '
       'saved: run the same command again to resume it (finished runs are not trained again).'
     )
-  figures = report['metrics']
-  statistics = metrics.ModeStatistics(
-    figures['modes'], figures['high_quality'], figures['reverse_kl']
-  )
+  statistics = mode_statistics(report['metrics'])
   plot = os.path.join(workdir, 'samples', f'step_{config.num_steps:07d}.png')
   return statistics, record, plot
 
 
 def train_together(
-  config: ml_collections.ConfigDict, dataset: str, workdir: str, stem: str
+  config: ml_collections.ConfigDict, dataset: str, workdir: str, stem: str, command: str
 ) -> tuple[list[metrics.ModeStatistics], float]:
   """Every seed of one dataset trained as one program; seed 0's plot to the results.
+
+  Each run is kept (`finished_runs`), for a later command without --together
+  to count; this one trains every seed, kept or not.
 
   Returns:
     Each seed's mode statistics, and the steps per second of all seeds
@@ -244,11 +272,21 @@ def train_together(
     [run_config(config, dataset, seed) for seed in seeds],
     os.path.join(workdir, f'seeds_0-{config.num_seeds - 1}_together'),
   )
+  results_dir = os.path.join(ROOT, config.results_dir)
   stats = []
   for run in runs:
     figures = run.metrics
-    stats.append(
-      metrics.ModeStatistics(figures['modes'], figures['high_quality'], figures['reverse_kl'])
+    stats.append(mode_statistics(figures))
+    finished_runs.keep(
+      results_dir,
+      stem,
+      run_key(dataset, run.seed),
+      run_config(config, dataset, run.seed),
+      metrics=_figures(stats[-1]),
+      record=None,
+      command=command,
+      note="trained with its dataset's other seeds as one program (--together), "
+      'whose time is not split between them',
     )
     print(
       f'{dataset} seed {run.seed}: {figures["modes"]} modes, '
@@ -256,7 +294,6 @@ def train_together(
       f'reverse KL {figures["reverse_kl"]:.3f}',
       flush=True,
     )
-  results_dir = os.path.join(ROOT, config.results_dir)
   images.save_png(os.path.join(results_dir, f'{stem}_{dataset}_seed0.png'), runs[0].picture)
   print(f'{dataset}: {config.num_seeds} seeds together at {speed:.1f} steps/s', flush=True)
   return stats, speed
@@ -375,7 +412,7 @@ def train_and_score_each(
       any run starts.
     RunStopped: if a signal stopped the runs.
   """
-  if processes <= 1:
+  if processes <= 1 or not jobs:
     return map(_train_and_score_job, jobs)
   cores = check_processes(processes)
 
@@ -537,41 +574,72 @@ def main(argv: list[str]) -> None:
     ROOT, 'runs', 'mode_collapse_2d', config.variant or 'gan'
   )
 
-  summaries, per_seed, speeds, records = {}, {}, [], []
+  summaries, per_seed, speeds, records, kept_lines = {}, {}, [], [], []
   if _TOGETHER.value:
     try:
       for dataset in datasets:
-        stats, speed = train_together(config, dataset, os.path.join(workdir_root, dataset), stem)
+        stats, speed = train_together(
+          config, dataset, os.path.join(workdir_root, dataset), stem, command
+        )
         speeds.append(speed)
         per_seed[dataset] = stats
     except seeds_together.Stopped as stopped:
       sys.exit(str(stopped))
   else:
     runs = [(dataset, seed) for dataset in datasets for seed in range(config.num_seeds)]
+    kept = {}
+    for dataset, seed in runs:
+      found = finished_runs.find(
+        results_dir, stem, run_key(dataset, seed), run_config(config, dataset, seed)
+      )
+      if found is not None:
+        kept[dataset, seed] = found
     jobs = [
       (run_config(config, dataset, seed), os.path.join(workdir_root, dataset, f'seed_{seed}'))
       for dataset, seed in runs
+      if (dataset, seed) not in kept
     ]
-    if processes > 1:
+    if kept:
+      print(
+        f'{len(kept)} of {len(runs)} runs are kept finished in '
+        f'{finished_runs.path(results_dir, stem)}: counted, not trained again.',
+        flush=True,
+      )
+    if processes > 1 and jobs:
       print(
         f'{len(jobs)} runs, {processes} at a time: each logs to <its workdir>/{WORKER_LOG}, '
         f'under {workdir_root}.',
         flush=True,
       )
-    outcomes = train_and_score_each(jobs, processes=processes)
+    outcomes = iter(train_and_score_each(jobs, processes=processes))
     try:
-      for (dataset, seed), outcome in zip(runs, outcomes):
-        statistics, record, plot = outcome
+      for dataset, seed in runs:
+        if (dataset, seed) in kept:
+          found = kept[dataset, seed]
+          statistics, record = mode_statistics(found.metrics), found.training_time
+          kept_lines.append(_kept_line(dataset, seed, found))
+        else:
+          statistics, record, plot = next(outcomes)
+          finished_runs.keep(
+            results_dir,
+            stem,
+            run_key(dataset, seed),
+            run_config(config, dataset, seed),
+            metrics=_figures(statistics),
+            record=record,
+            command=command,
+          )
+          if seed == 0:
+            shutil.copyfile(plot, os.path.join(results_dir, f'{stem}_{dataset}_seed0.png'))
         records.append(record)
         per_seed.setdefault(dataset, []).append(statistics)
         print(
           f'{dataset} seed {seed}: {statistics.modes_captured} modes, '
           f'{100 * statistics.high_quality_fraction:.1f}% high quality, '
-          f'reverse KL {statistics.reverse_kl:.3f}; {training_time.describe(record)}',
+          f'reverse KL {statistics.reverse_kl:.3f}; {training_time.describe(record)}'
+          + (' (kept)' if (dataset, seed) in kept else ''),
           flush=True,
         )
-        if seed == 0:
-          shutil.copyfile(plot, os.path.join(results_dir, f'{stem}_{dataset}_seed0.png'))
     except RunStopped as stopped:
       sys.exit(str(stopped))
   summaries = {dataset: summarise(stats) for dataset, stats in per_seed.items()}
@@ -594,6 +662,7 @@ def main(argv: list[str]) -> None:
     stem=stem,
     together=_TOGETHER.value,
     processes=processes,
+    kept=kept_lines,
   )
   if config.variant:
     cells = []
@@ -651,6 +720,14 @@ def _options(config: ml_collections.ConfigDict) -> str:
   return '; '.join(words)
 
 
+def _kept_line(dataset: str, seed: int, found: finished_runs.KeptRun) -> str:
+  """Which kept run the report counts, and where it came from, for its Kept line."""
+  origin = f'kept {found.kept_at}, trained by `{found.command}`'
+  if found.note:
+    origin += f'; {found.note}'
+  return f'{MIXTURES[dataset][1]} seed {seed} ({origin})'
+
+
 def _differences(num_steps: int) -> str:
   """How the runs differ from PacGAN's, numbered: their length only when it falls short."""
   differences = [
@@ -685,8 +762,12 @@ def _write_results(
   stem: str,
   together: bool,
   processes: int,
+  kept: list[str],
 ) -> None:
   """Writes the table, how it was made and the per-seed figures.
+
+  `kept` describes the runs counted from `finished_runs` rather than
+  trained or found in their workdirs, one string each.
 
   The GAN row's file keeps the variant table at its end (`variant_rows`).
   """
@@ -725,6 +806,14 @@ def _write_results(
     f'of 100,000, an example being a pack of m points). {speed}',
     f'- Options: {_options(config)}.',
     f'- Seeds: {config.num_seeds} per dataset; ours are mean ± standard error over them.',
+    *(
+      [
+        f'- Kept runs, counted from `{finished_runs.file_name(stem)}` (beside this '
+        'file) as they finished under an earlier command: ' + '; '.join(kept) + '.'
+      ]
+      if kept
+      else []
+    ),
     f'- Evaluation: {config.eval_samples:,} samples from G with '
     f'BatchNorm in inference mode; high quality = within 3 sigma of the '
     f'nearest mode; a mode is captured with at least one high-quality '
@@ -756,10 +845,14 @@ def _write_results(
       for s in stats
     )
     lines.append(f'- {MIXTURES[dataset][1]}: {cells}')
+  # A kept seed 0 brings no plot: its plot is here only if an earlier
+  # command of this report copied it.
+  plots = [f'{stem}_{d}_seed0.png' for d in per_seed]
+  plots = [p for p in plots if os.path.exists(os.path.join(os.path.dirname(path), p))]
   lines += [
     '',
-    'Scatter plots (seed 0; grey real, red generated, blue mode '
-    'centres): ' + ', '.join(f'`{stem}_{d}_seed0.png`' for d in per_seed),
+    'Scatter plots (seed 0; grey real, red generated, blue mode centres): '
+    + (', '.join(f'`{p}`' for p in plots) if plots else 'none here'),
     '',
   ]
   text = '\n'.join(lines)

@@ -1,7 +1,9 @@
-"""Tests of benchmarks/mode_collapse_2d.py: --steps, and benchmarks stopped by a signal."""
+"""Tests of benchmarks/mode_collapse_2d.py: --steps, benchmarks stopped by a signal, kept runs."""
 
+import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -110,6 +112,48 @@ def test_a_stopped_benchmark_says_so_in_one_line_and_resumes(tmp_path):
   assert f'Median speed {record.steps_per_second:.0f} steps/s per run' in results
   assert '1 of 1 runs timed' in results
   assert f'({record.seconds / 60:.1f} min of training recorded for its runs in all)' in results
+
+
+def _per_seed_line(results: str) -> str:
+  (line,) = [line for line in results.splitlines() if line.startswith('- 2D-grid: ')]
+  return line
+
+
+def test_a_row_finishes_over_commands_whose_workdirs_are_gone(tmp_path):
+  """Seed 0 is kept when it finishes; a later command counts it and trains seed 1 alone."""
+  runs = tmp_path / 'runs'
+  first = _benchmark_command(tmp_path, '--seeds=1', '--steps=20')
+  done = subprocess.run(first, cwd=ROOT, capture_output=True, text=True, timeout=300)
+  assert done.returncode == 0, done.stderr[-3000:]
+  results = tmp_path / 'results'
+  seed_0 = _per_seed_line((results / 'mode_collapse_2d.md').read_text())
+  kept = json.loads((results / 'mode_collapse_2d_runs.json').read_text())
+  assert list(kept) == ['grid/seed_0']
+  assert kept['grid/seed_0']['training_time']['steps'] == 20
+  shutil.rmtree(runs)  # The machine that trained it is gone.
+
+  second = _benchmark_command(tmp_path, '--seeds=2', '--steps=20')
+  done = subprocess.run(second, cwd=ROOT, capture_output=True, text=True, timeout=300)
+  assert done.returncode == 0, done.stderr[-3000:]
+  assert '1 of 2 runs are kept finished' in done.stdout
+  assert os.listdir(runs / 'grid') == ['seed_1']
+  report = (results / 'mode_collapse_2d.md').read_text()
+  # Seed 0's figures as the first command reported them, then seed 1's.
+  assert _per_seed_line(report).startswith(seed_0 + ', ')
+  assert '- Kept runs, counted from `mode_collapse_2d_runs.json`' in report
+  assert f'2D-grid seed 0 (kept {kept["grid/seed_0"]["kept_at"]}, trained by `python ' in report
+  assert '2 of 2 runs timed' in report
+  assert list(json.loads((results / 'mode_collapse_2d_runs.json').read_text())) == [
+    'grid/seed_0',
+    'grid/seed_1',
+  ]
+
+  # Another init: no run of that config is kept, so both train.
+  third = _benchmark_command(tmp_path, '--seeds=2', '--steps=20', '--config.init_stddev=0.05')
+  done = subprocess.run(third, cwd=ROOT, capture_output=True, text=True, timeout=300)
+  assert done.returncode == 0, done.stderr[-3000:]
+  assert 'runs are kept finished' not in done.stdout
+  assert '- Kept runs' not in (results / 'mode_collapse_2d.md').read_text()
 
 
 def _state_and_parent(pid: int) -> tuple[str, int]:

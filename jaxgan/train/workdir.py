@@ -31,11 +31,12 @@ def write_bytes(path: epath.Path, content: bytes) -> None:
   temporary.replace(path)
 
 
-def _flatten(tree: Any, prefix: str = '') -> dict[str, Any]:
+def flat_fields(tree: Any, prefix: str = '') -> dict[str, Any]:
+  """A config's JSON as {'dotted.field': value}, arrays as lists."""
   if isinstance(tree, dict):
     out = {}
     for key, value in tree.items():
-      out.update(_flatten(value, f'{prefix}{key}.'))
+      out.update(flat_fields(value, f'{prefix}{key}.'))
     return out
   return {prefix[:-1]: tree.tolist() if hasattr(tree, 'tolist') else tree}
 
@@ -102,8 +103,8 @@ class Workdir:
     saved = self.read_config()
     if saved is None:
       return []
-    old = _flatten(saved)
-    new = _flatten(json.loads(config.to_json_best_effort()))
+    old = flat_fields(saved)
+    new = flat_fields(json.loads(config.to_json_best_effort()))
     return [
       f'{field}: {old.get(field, "(unset)")!r} -> {new.get(field, "(unset)")!r}'
       for field in sorted(set(old) | set(new))

@@ -1,0 +1,134 @@
+"""A benchmark's finished runs, kept beside its report so that later commands count them.
+
+A run at a published length takes hours, and the machine that trains it
+may not outlive the benchmark: its workdir, checkpoints and all, goes with
+the machine, while the results folder is committed. So when a run
+finishes, the benchmark keeps what its report needs (its evaluation, its
+training time, the config it ran and the command that ran it) in one JSON
+file per report, beside it: `<results_dir>/<stem>_runs.json`. A later
+command that asks for the same run counts the kept one instead of training
+it again, so that a row of 10 seeds can be trained a seed or two per
+machine:
+
+  kept = finished_runs.find(results_dir, stem, 'ring/seed_0', run_config)
+  if kept is None:
+    ...  # train it, then:
+    finished_runs.keep(results_dir, stem, 'ring/seed_0', run_config, metrics=..., ...)
+
+A kept run counts only for a config that agrees with the one it ran on
+every field the two share, but for the fields that say which runs a command
+asks for and where their report goes (`BOOKKEEPING`). A field added to the
+configs since it ran (a new option, which defaults to the old behaviour)
+does not discard it; any changed value does, and the run trains again, its
+new outcome replacing the kept one.
+"""
+
+import datetime
+import json
+from typing import Any, NamedTuple
+
+from etils import epath
+import jax
+import ml_collections
+
+from benchmarks import training_time
+from jaxgan.train import workdir as workdir_lib
+
+# Fields that choose a command's runs and where their report goes, not how
+# any run trains.
+BOOKKEEPING = frozenset({'num_seeds', 'dataset', 'results_dir'})
+
+
+class KeptRun(NamedTuple):
+  """A finished run as kept: its evaluation at its last step and how it was trained."""
+
+  metrics: dict[str, float]
+  training_time: training_time.TrainingTime
+  kept_at: str
+  command: str
+  # Where the figures came from when not from the run itself; '' otherwise.
+  note: str
+
+
+def file_name(stem: str) -> str:
+  """The name of the file that keeps the finished runs of the report `<stem>.md`."""
+  return f'{stem}_runs.json'
+
+
+def path(results_dir: epath.PathLike, stem: str) -> epath.Path:
+  """The file that keeps the finished runs of the report `<results_dir>/<stem>.md`."""
+  return epath.Path(results_dir) / file_name(stem)
+
+
+def _read(results_dir: epath.PathLike, stem: str) -> dict[str, Any]:
+  file = path(results_dir, stem)
+  return json.loads(file.read_text()) if file.exists() else {}
+
+
+def _fields(config: ml_collections.ConfigDict | dict[str, Any]) -> dict[str, Any]:
+  if isinstance(config, ml_collections.ConfigDict):
+    config = json.loads(config.to_json_best_effort())
+  return {
+    field: value
+    for field, value in workdir_lib.flat_fields(config).items()
+    if field.split('.')[0] not in BOOKKEEPING
+  }
+
+
+def differences(kept_config: dict[str, Any], config: ml_collections.ConfigDict) -> list[str]:
+  """The shared, not bookkeeping, fields whose values differ, as 'field: kept -> asked'."""
+  kept, asked = _fields(kept_config), _fields(config)
+  return [
+    f'{field}: {kept[field]!r} -> {asked[field]!r}'
+    for field in sorted(set(kept) & set(asked))
+    if kept[field] != asked[field]
+  ]
+
+
+def find(
+  results_dir: epath.PathLike, stem: str, key: str, config: ml_collections.ConfigDict
+) -> KeptRun | None:
+  """The kept run `key` of the report `stem`, if it ran with `config`; None otherwise."""
+  entry = _read(results_dir, stem).get(key)
+  if entry is None or differences(entry['config'], config):
+    return None
+  record = entry['training_time']
+  return KeptRun(
+    metrics=entry['metrics'],
+    training_time=training_time.TrainingTime(**record)
+    if record
+    else training_time.TrainingTime(0, 0.0, 0),
+    kept_at=entry['kept_at'],
+    command=entry['command'],
+    note=entry.get('note', ''),
+  )
+
+
+def keep(
+  results_dir: epath.PathLike,
+  stem: str,
+  key: str,
+  config: ml_collections.ConfigDict,
+  *,
+  metrics: dict[str, float],
+  record: training_time.TrainingTime | None,
+  command: str,
+  note: str = '',
+) -> None:
+  """Keeps the finished run `key` of the report `stem`, replacing any kept before.
+
+  `metrics` holds plain numbers (the run's `metrics.json`); `record` None
+  says that the run's training time is not known.
+  """
+  runs = _read(results_dir, stem)
+  runs[key] = {
+    'metrics': dict(metrics),
+    'training_time': record._asdict() if record else None,
+    'kept_at': f'{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC',
+    'command': command,
+    'jax': jax.__version__,
+    'config': json.loads(config.to_json_best_effort()),
+  }
+  if note:
+    runs[key]['note'] = note
+  workdir_lib.write_text(path(results_dir, stem), json.dumps(runs, indent=1, sort_keys=True) + '\n')
