@@ -45,6 +45,8 @@ class KeptRun(NamedTuple):
   metrics: dict[str, float]
   training_time: training_time.TrainingTime
   kept_at: str
+  # The command that found the run finished (trained it, resumed it or read
+  # its workdir) and kept it.
   command: str
   # Where the figures came from when not from the run itself; '' otherwise.
   note: str

@@ -722,7 +722,7 @@ def _options(config: ml_collections.ConfigDict) -> str:
 
 def _kept_line(dataset: str, seed: int, found: finished_runs.KeptRun) -> str:
   """Which kept run the report counts, and where it came from, for its Kept line."""
-  origin = f'kept {found.kept_at}, trained by `{found.command}`'
+  origin = f'kept {found.kept_at} from `{found.command}`'
   if found.note:
     origin += f'; {found.note}'
   return f'{MIXTURES[dataset][1]} seed {seed} ({origin})'
@@ -809,7 +809,7 @@ def _write_results(
     *(
       [
         f'- Kept runs, counted from `{finished_runs.file_name(stem)}` (beside this '
-        'file) as they finished under an earlier command: ' + '; '.join(kept) + '.'
+        'file) as an earlier command found them finished: ' + '; '.join(kept) + '.'
       ]
       if kept
       else []

@@ -141,7 +141,7 @@ def test_a_row_finishes_over_commands_whose_workdirs_are_gone(tmp_path):
   # Seed 0's figures as the first command reported them, then seed 1's.
   assert _per_seed_line(report).startswith(seed_0 + ', ')
   assert '- Kept runs, counted from `mode_collapse_2d_runs.json`' in report
-  assert f'2D-grid seed 0 (kept {kept["grid/seed_0"]["kept_at"]}, trained by `python ' in report
+  assert f'2D-grid seed 0 (kept {kept["grid/seed_0"]["kept_at"]} from `python ' in report
   assert '2 of 2 runs timed' in report
   assert list(json.loads((results / 'mode_collapse_2d_runs.json').read_text())) == [
     'grid/seed_0',
