@@ -4,11 +4,11 @@ A run at a published length takes hours, and the machine that trains it
 may not outlive the benchmark: its workdir, checkpoints and all, goes with
 the machine, while the results folder is committed. So when a run
 finishes, the benchmark keeps what its report needs (its evaluation, its
-training time, the config it ran and the command that ran it) in one JSON
-file per report, beside it: `<results_dir>/<stem>_runs.json`. A later
-command that asks for the same run counts the kept one instead of training
-it again, so that a row of 10 seeds can be trained a seed or two per
-machine:
+training time, the config it ran, the command that ran it and jax's
+version) in one JSON file per report, beside it:
+`<results_dir>/<stem>_runs.json`. A later command that asks for the same
+run counts the kept one instead of training it again, so that a row of 10
+seeds can be trained a seed or two per machine:
 
   kept = finished_runs.find(results_dir, stem, 'ring/seed_0', run_config)
   if kept is None:
