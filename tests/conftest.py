@@ -76,6 +76,7 @@ from jaxgan.train import compilation  # pylint: disable=g-import-not-at-top
 # cores without them and 6.4 with them (2026-12-04); beside the first
 # pass's 7.2, CI's 15 minutes hold the former with a margin.
 _BENCHMARK_SCRIPT_FILES = (
+  'test_finished_runs.py',
   'test_mode_collapse_2d.py',
   'test_seeds_together.py',
   'test_training_time.py',
