@@ -163,11 +163,12 @@ _EIGHT_DEVICES = textwrap.dedent("""
 
 
 def test_eight_devices_give_the_one_device_result():
-  # At XLA's default optimization level, not the suite's -O0: on jax 0.7.2
+  # At XLA's default optimization level, not the suite's -O0. With jax 0.7.2
   # on an AVX2-only EPYC, -O0 code put the two runs 2e-3 apart in parameters
-  # and 8e-4 in the pools, against 2e-5 and 2e-6 at the default level (on
-  # jax 0.10.2: 4e-5 and 4e-6 at -O0), which blurs them into the 5e-2 and 1
-  # that 8 devices fed the wrong batches give (2026-12-05). It costs 8 s.
+  # and 8e-4 in the pools, over the limits below; at the default level they
+  # are 2e-5 and 2e-6 apart (jax 0.10.2 at -O0: 4e-5 and 4e-6), while 8
+  # devices fed the wrong batches are 5e-2 and 1 apart (2026-12-05). It
+  # costs 8 s.
   env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=8', JAX_PLATFORMS='cpu')
   script = _EIGHT_DEVICES.format(root=ROOT, tests=os.path.join(ROOT, 'tests'))
   completed = subprocess.run(
