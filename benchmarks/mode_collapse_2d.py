@@ -587,15 +587,14 @@ def main(argv: list[str]) -> None:
       sys.exit(str(stopped))
   else:
     runs = [(dataset, seed) for dataset in datasets for seed in range(config.num_seeds)]
+    configs = {(dataset, seed): run_config(config, dataset, seed) for dataset, seed in runs}
     kept = {}
-    for dataset, seed in runs:
-      found = finished_runs.find(
-        results_dir, stem, run_key(dataset, seed), run_config(config, dataset, seed)
-      )
+    for run in runs:
+      found = finished_runs.find(results_dir, stem, run_key(*run), configs[run])
       if found is not None:
-        kept[dataset, seed] = found
+        kept[run] = found
     jobs = [
-      (run_config(config, dataset, seed), os.path.join(workdir_root, dataset, f'seed_{seed}'))
+      (configs[dataset, seed], os.path.join(workdir_root, dataset, f'seed_{seed}'))
       for dataset, seed in runs
       if (dataset, seed) not in kept
     ]
@@ -624,7 +623,7 @@ def main(argv: list[str]) -> None:
             results_dir,
             stem,
             run_key(dataset, seed),
-            run_config(config, dataset, seed),
+            configs[dataset, seed],
             metrics=_figures(statistics),
             record=record,
             command=command,
