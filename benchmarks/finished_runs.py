@@ -17,10 +17,10 @@ seeds can be trained a seed or two per machine:
 
 A kept run counts only for a config that agrees with the one it ran on
 every field the two share, but for the fields that say which runs a command
-asks for and where their report goes (`BOOKKEEPING`). A field added to the
-configs since it ran (a new option, which defaults to the old behaviour)
-does not discard it; any changed value does, and the run trains again, its
-new outcome replacing the kept one.
+asks for, where their report goes and where its data is read from
+(`BOOKKEEPING`). A field added to the configs since it ran (a new option,
+which defaults to the old behaviour) does not discard it; any changed value
+does, and the run trains again, its new outcome replacing the kept one.
 """
 
 import datetime
@@ -34,9 +34,10 @@ import ml_collections
 from benchmarks import training_time
 from jaxgan.train import workdir as workdir_lib
 
-# Fields that choose a command's runs and where their report goes, not how
-# any run trains.
-BOOKKEEPING = frozenset({'num_seeds', 'dataset', 'results_dir'})
+# Fields that choose a command's runs, where their report goes and where the
+# data is read from, not how any run trains: a field or, dotted, a field of
+# a sub-config.
+BOOKKEEPING = frozenset({'num_seeds', 'dataset', 'results_dir', 'data.data_dir'})
 
 
 class KeptRun(NamedTuple):
@@ -73,7 +74,7 @@ def _fields(config: ml_collections.ConfigDict | dict[str, Any]) -> dict[str, Any
   return {
     field: value
     for field, value in workdir_lib.flat_fields(config).items()
-    if field.split('.')[0] not in BOOKKEEPING
+    if field not in BOOKKEEPING and field.split('.')[0] not in BOOKKEEPING
   }
 
 

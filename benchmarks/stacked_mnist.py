@@ -26,6 +26,13 @@ The table (mean ± standard error over seeds, beside PacGAN's Table 2) goes
 with the command, date and wall time to `<results_dir>/stacked_mnist.md`;
 seed 0 leaves a sample grid `stacked_mnist_seed0.png` beside it.
 
+Each seed that finishes and is scored is kept beside the report, in
+`<report>_runs.json` (`benchmarks/finished_runs.py`), and a later command
+that asks for the same seed with the same config and `--num_samples` counts
+it rather than training it again, whether or not its workdir is still
+there: `--seeds 3` after `--seeds 1` trains seeds 1 and 2 alone, on
+another machine too.
+
 `--variant` trains one of `VARIANTS`: `configs/dcgan.py:paper` with a few fields
 changed (PacGAN packing, minibatch discrimination, WGAN-GP), or another
 family's config (`stylegan`, `stylegan2`: `configs/stylegan.py` or
@@ -60,6 +67,7 @@ import jax
 import ml_collections
 import numpy as np
 
+from benchmarks import finished_runs
 from benchmarks import training_time
 from benchmarks import variant_rows
 from configs import dcgan as dcgan_config
@@ -315,21 +323,14 @@ def classify_triples(params, stacked: np.ndarray) -> np.ndarray:
 
 
 def run_seed(
-  seed: int,
-  *,
-  num_steps: int,
-  num_samples: int,
-  workdir: str,
-  data_dir: str,
-  params,
-  variant: str = 'dcgan',
+  config: ml_collections.ConfigDict, *, num_samples: int, workdir: str, params
 ) -> tuple[RunResult, np.ndarray]:
-  """Trains (or resumes) one seed of a variant and scores its samples.
+  """Trains (or resumes) one seed's `benchmark_config` and scores its samples.
 
   Returns:
     The seed's `RunResult` and its first `_GRID_SAMPLES` samples.
   """
-  config = benchmark_config(seed, num_steps, data_dir, variant)
+  seed = config.seed
   training = training_time.train(config, workdir)
   run = saved_runs.load_run(workdir)
   step, model = run.step, run.experiment.model
@@ -343,6 +344,46 @@ def run_seed(
   )
   statistics = metrics.stacked_mnist_statistics(classify_triples(params, generated))
   return RunResult(seed, step, statistics, training), generated[:_GRID_SAMPLES]
+
+
+def run_key(seed: int) -> str:
+  """A seed's name among a report's kept runs (`finished_runs`)."""
+  return f'seed_{seed}'
+
+
+def _figures(result: RunResult, num_samples: int) -> dict[str, float]:
+  """What a kept run holds of `result`: its step, figures and how many samples gave them."""
+  return {
+    'step': result.step,
+    'modes_captured': result.statistics.modes_captured,
+    'kl': result.statistics.kl,
+    'num_samples': num_samples,
+  }
+
+
+def find_kept(
+  results_dir: str, stem: str, seed: int, config: ml_collections.ConfigDict, *, num_samples: int
+) -> finished_runs.KeptRun | None:
+  """Seed `seed` of the report `stem` as a finished run kept beside it, if it counts here.
+
+  It counts when it trained with `config` (`finished_runs.find`) and was
+  scored on as many samples as this command asks for.
+  """
+  kept = finished_runs.find(results_dir, stem, run_key(seed), config)
+  if kept is None or kept.metrics.get('num_samples') != num_samples:
+    return None
+  return kept
+
+
+def kept_result(seed: int, kept: finished_runs.KeptRun) -> RunResult:
+  """The `RunResult` of a kept run, as the command that trained it reported it."""
+  figures = kept.metrics
+  return RunResult(
+    seed,
+    int(figures['step']),
+    metrics.StackedMnistStatistics(int(figures['modes_captured']), float(figures['kl'])),
+    kept.training_time,
+  )
 
 
 def real_statistics(
@@ -409,29 +450,53 @@ def main(argv: list[str]) -> None:
   stem = 'stacked_mnist' if variant == 'dcgan' else f'stacked_mnist_{variant}'
   workdir_root = _WORKDIR_ROOT.value or os.path.join(ROOT, 'runs', stem)
 
-  runs = []
-  for seed in range(_SEEDS.value):
-    workdir = os.path.join(workdir_root, f'seed_{seed}')
-    result, grid_samples = run_seed(
-      seed,
-      num_steps=_STEPS.value,
-      num_samples=_NUM_SAMPLES.value,
-      workdir=workdir,
-      data_dir=data_dir or None,
-      params=params,
-      variant=variant,
+  seeds = range(_SEEDS.value)
+  configs = {
+    seed: benchmark_config(seed, _STEPS.value, data_dir or None, variant) for seed in seeds
+  }
+  kept = {}
+  for seed in seeds:
+    found = find_kept(_RESULTS_DIR.value, stem, seed, configs[seed], num_samples=_NUM_SAMPLES.value)
+    if found is not None:
+      kept[seed] = found
+  if kept:
+    print(
+      f'{len(kept)} of {len(seeds)} runs are kept finished in '
+      f'{finished_runs.path(_RESULTS_DIR.value, stem)}: counted, not trained again.',
+      flush=True,
     )
+  runs, kept_lines = [], []
+  for seed in seeds:
+    if seed in kept:
+      result = kept_result(seed, kept[seed])
+      kept_lines.append(f'seed {seed} (kept {kept[seed].kept_at} from `{kept[seed].command}`)')
+    else:
+      result, grid_samples = run_seed(
+        configs[seed],
+        num_samples=_NUM_SAMPLES.value,
+        workdir=os.path.join(workdir_root, f'seed_{seed}'),
+        params=params,
+      )
+      finished_runs.keep(
+        _RESULTS_DIR.value,
+        stem,
+        run_key(seed),
+        configs[seed],
+        metrics=_figures(result, _NUM_SAMPLES.value),
+        record=result.training,
+        command=command,
+      )
+      if seed == 0:
+        images.save_png(
+          os.path.join(_RESULTS_DIR.value, f'{stem}_seed0.png'), images.make_grid(grid_samples)
+        )
     runs.append(result)
     print(
       f'seed {seed}: step {result.step:,}, '
       f'{result.statistics.modes_captured} modes, KL {result.statistics.kl:.3f}; '
-      f'{training_time.describe(result.training)}',
+      f'{training_time.describe(result.training)}' + (' (kept)' if seed in kept else ''),
       flush=True,
     )
-    if seed == 0:
-      images.save_png(
-        os.path.join(_RESULTS_DIR.value, f'{stem}_seed0.png'), images.make_grid(grid_samples)
-      )
 
   real, accuracy = real_statistics(
     params, num_samples=_NUM_SAMPLES.value, data_dir=data_dir or None
@@ -457,6 +522,7 @@ def main(argv: list[str]) -> None:
     workdir_root=workdir_root,
     variant=variant,
     stem=stem,
+    kept=kept_lines,
   )
   if variant != 'dcgan':
     steps_cell = ', '.join(f'{s:,}' for s in sorted({r.step for r in runs}))
@@ -506,10 +572,13 @@ def _write_results(
   workdir_root: str,
   variant: str = 'dcgan',
   stem: str = 'stacked_mnist',
+  kept: tuple[str, ...] = (),
 ) -> None:
   """Writes the table, how it was made and the per-seed figures.
 
-  The DCGAN row's file keeps the variant table at its end (`variant_rows`).
+  `kept` describes the runs counted from `finished_runs` rather than
+  trained or scored by this command. The DCGAN row's file keeps the variant
+  table at its end (`variant_rows`).
   """
   config = benchmark_config(0, runs[0].step, '', variant)
   batch = config.batch_size
@@ -552,6 +621,14 @@ def _write_results(
     f'training set); runs in `{_shown_path(workdir_root)}/seed_S`.',
     f'- Variant `{variant}`: {VARIANTS[variant].about}.',
     runs_line,
+    *(
+      [
+        f'- Kept runs, counted from `{finished_runs.file_name(stem)}` (beside this '
+        'file) as an earlier command found them finished and scored them: ' + '; '.join(kept) + '.'
+      ]
+      if kept
+      else []
+    ),
     f'- Evaluation: {num_samples:,} samples from G as its family draws them '
     "(the DCGAN's BatchNorm in inference mode; StyleGAN's moving average of G); "
     'each channel classified by the committed MNIST classifier '
@@ -598,7 +675,13 @@ def _write_results(
       f'- seed {r.seed} (step {r.step:,}{origin}): '
       f'{r.statistics.modes_captured} / {r.statistics.kl:.3f}'
     )
-  lines += ['', f'Samples of seed 0 (64, from fixed noise): `{stem}_seed0.png`', '']
+  # A kept seed 0 brings no grid: its grid is here only if an earlier
+  # command of this report drew it.
+  grid = f'{stem}_seed0.png'
+  if os.path.exists(os.path.join(os.path.dirname(path), grid)):
+    lines += ['', f'Samples of seed 0 (64, from fixed noise): `{grid}`', '']
+  else:
+    lines += ['', 'Samples of seed 0: none here (a kept run, drawn by a command elsewhere).', '']
   text = '\n'.join(lines)
   if variant == 'dcgan':
     text = variant_rows.keep_section(path, text)

@@ -79,6 +79,7 @@ _BENCHMARK_SCRIPT_FILES = (
   'test_finished_runs.py',
   'test_mode_collapse_2d.py',
   'test_seeds_together.py',
+  'test_stacked_mnist.py',
   'test_training_time.py',
 )
 

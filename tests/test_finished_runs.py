@@ -55,6 +55,8 @@ def test_the_fields_that_choose_the_runs_and_a_field_added_since_do_not_matter(t
   asked.num_seeds = 3
   asked.dataset = 'ring'
   asked.results_dir = str(tmp_path)
+  # Where the data is read from, not what it is.
+  asked.data.data_dir = str(tmp_path / 'tfds')
   # An option added to the configs after the run, at its default.
   asked.a_new_option = 0.0
   assert finished_runs.find(tmp_path, 'report', 'ring/seed_0', asked) is not None
