@@ -54,7 +54,7 @@ import os
 import shlex
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -572,7 +572,7 @@ def _write_results(
   workdir_root: str,
   variant: str = 'dcgan',
   stem: str = 'stacked_mnist',
-  kept: tuple[str, ...] = (),
+  kept: Sequence[str] = (),
 ) -> None:
   """Writes the table, how it was made and the per-seed figures.
 
