@@ -25,6 +25,7 @@ does, and the run trains again, its new outcome replacing the kept one.
 
 import datetime
 import json
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from etils import epath
@@ -135,3 +136,29 @@ def keep(
   if note:
     runs[key]['note'] = note
   workdir_lib.write_text(path(results_dir, stem), json.dumps(runs, indent=1, sort_keys=True) + '\n')
+
+
+def counted_message(count: int, total: int, results_dir: epath.PathLike, stem: str) -> str:
+  """What a command prints when `count` of its `total` runs are kept: counted, not trained."""
+  return (
+    f'{count} of {total} runs are kept finished in {path(results_dir, stem)}: '
+    'counted, not trained again.'
+  )
+
+
+def describe(name: str, found: KeptRun) -> str:
+  """The kept run `name` and where it came from, as a report's Kept line lists it."""
+  origin = f'kept {found.kept_at} from `{found.command}`'
+  if found.note:
+    origin += f'; {found.note}'
+  return f'{name} ({origin})'
+
+
+def report_lines(stem: str, described: Sequence[str]) -> list[str]:
+  """The Kept line of the report `<stem>.md` for the runs `described`; none if there are none."""
+  if not described:
+    return []
+  return [
+    f'- Kept runs, counted from `{file_name(stem)}` (beside this file) as an earlier '
+    'command found them finished: ' + '; '.join(described) + '.'
+  ]

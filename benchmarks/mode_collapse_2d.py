@@ -599,11 +599,7 @@ def main(argv: list[str]) -> None:
       if (dataset, seed) not in kept
     ]
     if kept:
-      print(
-        f'{len(kept)} of {len(runs)} runs are kept finished in '
-        f'{finished_runs.path(results_dir, stem)}: counted, not trained again.',
-        flush=True,
-      )
+      print(finished_runs.counted_message(len(kept), len(runs), results_dir, stem), flush=True)
     if processes > 1 and jobs:
       print(
         f'{len(jobs)} runs, {processes} at a time: each logs to <its workdir>/{WORKER_LOG}, '
@@ -616,7 +612,7 @@ def main(argv: list[str]) -> None:
         if (dataset, seed) in kept:
           found = kept[dataset, seed]
           statistics, record = mode_statistics(found.metrics), found.training_time
-          kept_lines.append(_kept_line(dataset, seed, found))
+          kept_lines.append(finished_runs.describe(f'{MIXTURES[dataset][1]} seed {seed}', found))
         else:
           statistics, record, plot = next(outcomes)
           finished_runs.keep(
@@ -719,14 +715,6 @@ def _options(config: ml_collections.ConfigDict) -> str:
   return '; '.join(words)
 
 
-def _kept_line(dataset: str, seed: int, found: finished_runs.KeptRun) -> str:
-  """Which kept run the report counts, and where it came from, for its Kept line."""
-  origin = f'kept {found.kept_at} from `{found.command}`'
-  if found.note:
-    origin += f'; {found.note}'
-  return f'{MIXTURES[dataset][1]} seed {seed} ({origin})'
-
-
 def _differences(num_steps: int) -> str:
   """How the runs differ from PacGAN's, numbered: their length only when it falls short."""
   differences = [
@@ -805,14 +793,7 @@ def _write_results(
     f'of 100,000, an example being a pack of m points). {speed}',
     f'- Options: {_options(config)}.',
     f'- Seeds: {config.num_seeds} per dataset; ours are mean ± standard error over them.',
-    *(
-      [
-        f'- Kept runs, counted from `{finished_runs.file_name(stem)}` (beside this '
-        'file) as an earlier command found them finished: ' + '; '.join(kept) + '.'
-      ]
-      if kept
-      else []
-    ),
+    *finished_runs.report_lines(stem, kept),
     f'- Evaluation: {config.eval_samples:,} samples from G with '
     f'BatchNorm in inference mode; high quality = within 3 sigma of the '
     f'nearest mode; a mode is captured with at least one high-quality '

@@ -461,15 +461,13 @@ def main(argv: list[str]) -> None:
       kept[seed] = found
   if kept:
     print(
-      f'{len(kept)} of {len(seeds)} runs are kept finished in '
-      f'{finished_runs.path(_RESULTS_DIR.value, stem)}: counted, not trained again.',
-      flush=True,
+      finished_runs.counted_message(len(kept), len(seeds), _RESULTS_DIR.value, stem), flush=True
     )
   runs, kept_lines = [], []
   for seed in seeds:
     if seed in kept:
       result = kept_result(seed, kept[seed])
-      kept_lines.append(f'seed {seed} (kept {kept[seed].kept_at} from `{kept[seed].command}`)')
+      kept_lines.append(finished_runs.describe(f'seed {seed}', kept[seed]))
     else:
       result, grid_samples = run_seed(
         configs[seed],
@@ -621,14 +619,7 @@ def _write_results(
     f'training set); runs in `{_shown_path(workdir_root)}/seed_S`.',
     f'- Variant `{variant}`: {VARIANTS[variant].about}.',
     runs_line,
-    *(
-      [
-        f'- Kept runs, counted from `{finished_runs.file_name(stem)}` (beside this '
-        'file) as an earlier command found them finished and scored them: ' + '; '.join(kept) + '.'
-      ]
-      if kept
-      else []
-    ),
+    *finished_runs.report_lines(stem, kept),
     f'- Evaluation: {num_samples:,} samples from G as its family draws them '
     "(the DCGAN's BatchNorm in inference mode; StyleGAN's moving average of G); "
     'each channel classified by the committed MNIST classifier '
