@@ -192,29 +192,37 @@ VARIANTS: dict[str, Variant] = {
   ),
 }
 
-_VARIANT = flags.DEFINE_enum(
-  'variant',
-  'dcgan',
-  list(VARIANTS),
-  'Which change of configs/dcgan.py:paper, or which other config, to train (VARIANTS).',
-)
-_STEPS = flags.DEFINE_integer('steps', 1_000, 'Train steps per seed.')
-_SEEDS = flags.DEFINE_integer(
-  'seeds', 3, 'Runs (seeds 0, 1, ...); at least 2 for a standard error.'
-)
-_NUM_SAMPLES = flags.DEFINE_integer('num_samples', 26_000, 'Samples per run that are classified.')
-_WORKDIR_ROOT = flags.DEFINE_string(
-  'workdir_root',
-  None,
-  'Each seed trains in <workdir_root>/seed_S, resuming if it holds checkpoints; default '
-  'runs/stacked_mnist (or runs/stacked_mnist_<variant>) under the repo root.',
-)
-_RESULTS_DIR = flags.DEFINE_string(
-  'results_dir',
-  os.path.join(ROOT, 'benchmarks', 'results'),
-  'Where stacked_mnist.md and the sample grid go.',
-)
-_DATA_DIR = flags.DEFINE_string('data_dir', '', "TFDS data_dir; '' for TFDS's default.")
+FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+  """Defines the command's flags: when it runs, not on import.
+
+  A test imports this module beside `mode_collapse_2d`, which also takes
+  `--steps` and `--seeds`; absl refuses a flag defined twice in one process.
+  """
+  flags.DEFINE_enum(
+    'variant',
+    'dcgan',
+    list(VARIANTS),
+    'Which change of configs/dcgan.py:paper, or which other config, to train (VARIANTS).',
+  )
+  flags.DEFINE_integer('steps', 1_000, 'Train steps per seed.')
+  flags.DEFINE_integer('seeds', 3, 'Runs (seeds 0, 1, ...); at least 2 for a standard error.')
+  flags.DEFINE_integer('num_samples', 26_000, 'Samples per run that are classified.')
+  flags.DEFINE_string(
+    'workdir_root',
+    None,
+    'Each seed trains in <workdir_root>/seed_S, resuming if it holds checkpoints; default '
+    'runs/stacked_mnist (or runs/stacked_mnist_<variant>) under the repo root.',
+  )
+  flags.DEFINE_string(
+    'results_dir',
+    os.path.join(ROOT, 'benchmarks', 'results'),
+    'Where stacked_mnist.md and the sample grid go.',
+  )
+  flags.DEFINE_string('data_dir', '', "TFDS data_dir; '' for TFDS's default.")
+
 
 RESULTS_FILE = 'stacked_mnist.md'
 # The variant table at the end of RESULTS_FILE: one row per variant.
@@ -438,31 +446,27 @@ def results_table(
 
 def main(argv: list[str]) -> None:
   del argv
-  if _SEEDS.value < 1 or _STEPS.value < 1 or _NUM_SAMPLES.value < 1:
+  if FLAGS.seeds < 1 or FLAGS.steps < 1 or FLAGS.num_samples < 1:
     raise app.UsageError('--steps, --seeds and --num_samples must be at least 1.')
   command = 'python ' + ' '.join(shlex.quote(a) for a in sys.argv)
   started = datetime.datetime.now(datetime.timezone.utc)
   wall_start = time.monotonic()
-  data_dir = _DATA_DIR.value
+  data_dir = FLAGS.data_dir
   params = classifier.load_classifier()
-  os.makedirs(_RESULTS_DIR.value, exist_ok=True)
-  variant = _VARIANT.value
+  os.makedirs(FLAGS.results_dir, exist_ok=True)
+  variant = FLAGS.variant
   stem = 'stacked_mnist' if variant == 'dcgan' else f'stacked_mnist_{variant}'
-  workdir_root = _WORKDIR_ROOT.value or os.path.join(ROOT, 'runs', stem)
+  workdir_root = FLAGS.workdir_root or os.path.join(ROOT, 'runs', stem)
 
-  seeds = range(_SEEDS.value)
-  configs = {
-    seed: benchmark_config(seed, _STEPS.value, data_dir or None, variant) for seed in seeds
-  }
+  seeds = range(FLAGS.seeds)
+  configs = {seed: benchmark_config(seed, FLAGS.steps, data_dir or None, variant) for seed in seeds}
   kept = {}
   for seed in seeds:
-    found = find_kept(_RESULTS_DIR.value, stem, seed, configs[seed], num_samples=_NUM_SAMPLES.value)
+    found = find_kept(FLAGS.results_dir, stem, seed, configs[seed], num_samples=FLAGS.num_samples)
     if found is not None:
       kept[seed] = found
   if kept:
-    print(
-      finished_runs.counted_message(len(kept), len(seeds), _RESULTS_DIR.value, stem), flush=True
-    )
+    print(finished_runs.counted_message(len(kept), len(seeds), FLAGS.results_dir, stem), flush=True)
   runs, kept_lines = [], []
   for seed in seeds:
     if seed in kept:
@@ -471,22 +475,22 @@ def main(argv: list[str]) -> None:
     else:
       result, grid_samples = run_seed(
         configs[seed],
-        num_samples=_NUM_SAMPLES.value,
+        num_samples=FLAGS.num_samples,
         workdir=os.path.join(workdir_root, f'seed_{seed}'),
         params=params,
       )
       finished_runs.keep(
-        _RESULTS_DIR.value,
+        FLAGS.results_dir,
         stem,
         run_key(seed),
         configs[seed],
-        metrics=_figures(result, _NUM_SAMPLES.value),
+        metrics=_figures(result, FLAGS.num_samples),
         record=result.training,
         command=command,
       )
       if seed == 0:
         images.save_png(
-          os.path.join(_RESULTS_DIR.value, f'{stem}_seed0.png'), images.make_grid(grid_samples)
+          os.path.join(FLAGS.results_dir, f'{stem}_seed0.png'), images.make_grid(grid_samples)
         )
     runs.append(result)
     print(
@@ -496,9 +500,7 @@ def main(argv: list[str]) -> None:
       flush=True,
     )
 
-  real, accuracy = real_statistics(
-    params, num_samples=_NUM_SAMPLES.value, data_dir=data_dir or None
-  )
+  real, accuracy = real_statistics(params, num_samples=FLAGS.num_samples, data_dir=data_dir or None)
   print(
     f'real: {real.modes_captured} modes, KL {real.kl:.3f}; triples read '
     f'correctly {100 * accuracy:.2f}%',
@@ -509,14 +511,14 @@ def main(argv: list[str]) -> None:
   table = results_table(runs, real, label)
   print(table)
   _write_results(
-    os.path.join(_RESULTS_DIR.value, f'{stem}.md'),
+    os.path.join(FLAGS.results_dir, f'{stem}.md'),
     command=command,
     started=started,
     wall=wall,
     table=table,
     runs=runs,
     real_accuracy=accuracy,
-    num_samples=_NUM_SAMPLES.value,
+    num_samples=FLAGS.num_samples,
     workdir_root=workdir_root,
     variant=variant,
     stem=stem,
@@ -531,7 +533,7 @@ def main(argv: list[str]) -> None:
       f'{training_time.time_taken(wall, [r.training for r in runs])}; [{stem}.md]({stem}.md)'
     )
     variant_rows.upsert_row(
-      os.path.join(_RESULTS_DIR.value, RESULTS_FILE),
+      os.path.join(FLAGS.results_dir, RESULTS_FILE),
       title=VARIANT_TITLE,
       intro=VARIANT_INTRO,
       header=VARIANT_HEADER,
@@ -539,7 +541,7 @@ def main(argv: list[str]) -> None:
       row=f'| {label} | {steps_cell} | {len(runs)} | {_cell(*modes, ".1f")} '
       f'| {_cell(*kl, ".3f")} | {run} |',
     )
-    print(f'Updated the {label} row of {os.path.join(_RESULTS_DIR.value, RESULTS_FILE)}')
+    print(f'Updated the {label} row of {os.path.join(FLAGS.results_dir, RESULTS_FILE)}')
 
 
 def _shown_path(path: str) -> str:
@@ -682,4 +684,5 @@ def _write_results(
 
 
 if __name__ == '__main__':
+  define_flags()
   app.run(main)

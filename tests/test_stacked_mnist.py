@@ -38,6 +38,15 @@ def test_mean_and_standard_error():
   assert mean == 973 and math.isnan(error)
 
 
+def test_imports_beside_the_2d_benchmark_whose_flags_share_names():
+  # pytest-xdist may import both benchmarks' tests in one worker, and absl
+  # refuses a flag defined twice: stacked_mnist defines --steps and --seeds
+  # when it runs, mode_collapse_2d on import.
+  from benchmarks import mode_collapse_2d
+
+  assert mode_collapse_2d.flags.FLAGS['steps'].default is None
+
+
 def _command(tmp_path, data_dir, *flags: str) -> list[str]:
   """The DCGAN row in a few steps, scored on few samples, its runs and results under `tmp_path`."""
   return [
