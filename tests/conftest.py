@@ -73,8 +73,8 @@ from jaxgan.train import compilation  # pylint: disable=g-import-not-at-top
 # their worker processes, signals, time records and reports, which no Colab
 # user runs, and whose training path (the loop, its stops and resumes) the
 # loop's own tests cover on that stack. That pass took 5.5 minutes on 2
-# cores without them and 6.4 with them (2026-12-04); beside the first
-# pass's 7.2, CI's 15 minutes hold the former with a margin.
+# cores without them and 6.4 with them (AVX-512 EPYC, 2026-12-04); on an
+# AVX2-only one it takes 9 to 9.5 without them, beside the first pass's 13.3.
 _BENCHMARK_SCRIPT_FILES = (
   'test_finished_runs.py',
   'test_mode_collapse_2d.py',
