@@ -195,7 +195,7 @@ VARIANTS: dict[str, Variant] = {
 FLAGS = flags.FLAGS
 
 
-def define_flags() -> None:
+def _define_flags() -> None:
   """Defines the command's flags: when it runs, not on import.
 
   A test imports this module beside `mode_collapse_2d`, which also takes
@@ -684,5 +684,5 @@ def _write_results(
 
 
 if __name__ == '__main__':
-  define_flags()
+  _define_flags()
   app.run(main)

@@ -46,7 +46,7 @@ def test_imports_beside_the_2d_benchmark_whose_flags_share_names():
   from benchmarks import mode_collapse_2d
 
   assert flags.FLAGS.find_module_defining_flag('steps') == mode_collapse_2d.__name__
-  assert 'variant' not in flags.FLAGS  # stacked_mnist's own, defined by define_flags
+  assert 'variant' not in flags.FLAGS  # stacked_mnist's own, defined by _define_flags
 
 
 def _command(tmp_path, data_dir, *flags: str) -> list[str]:
