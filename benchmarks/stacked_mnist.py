@@ -198,8 +198,9 @@ FLAGS = flags.FLAGS
 def _define_flags() -> None:
   """Defines the command's flags: when it runs, not on import.
 
-  A test imports this module beside `mode_collapse_2d`, which also takes
-  `--steps` and `--seeds`; absl refuses a flag defined twice in one process.
+  pytest imports its test beside `mode_collapse_2d`'s, which defines
+  `--steps` and `--seeds` on import; absl refuses a flag defined twice in
+  one process.
   """
   flags.DEFINE_enum(
     'variant',

@@ -40,7 +40,7 @@ def test_mean_and_standard_error():
 
 
 def test_imports_beside_the_2d_benchmark_whose_flags_share_names():
-  # pytest-xdist may import both benchmarks' tests in one worker, and absl
+  # pytest imports every test file into each of its processes, and absl
   # refuses a flag defined twice: stacked_mnist defines --steps and --seeds
   # when it runs, mode_collapse_2d on import.
   from benchmarks import mode_collapse_2d
