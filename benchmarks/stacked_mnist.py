@@ -290,7 +290,7 @@ class RunResult(NamedTuple):
   training: training_time.TrainingTime
 
 
-def benchmark_config(seed: int, num_steps: int, data_dir: str, variant: str = 'dcgan'):
+def benchmark_config(seed: int, num_steps: int, data_dir: str | None, variant: str = 'dcgan'):
   """A variant's base config with its changes, on stacked MNIST, without evaluation.
 
   An override's field may be dotted (`data.pad`).
@@ -396,7 +396,7 @@ def kept_result(seed: int, kept: finished_runs.KeptRun) -> RunResult:
 
 
 def real_statistics(
-  params, *, num_samples: int, data_dir: str
+  params, *, num_samples: int, data_dir: str | None
 ) -> tuple[metrics.StackedMnistStatistics, float]:
   """The figures of `num_samples` real stacked training images.
 
@@ -452,7 +452,7 @@ def main(argv: list[str]) -> None:
   command = 'python ' + ' '.join(shlex.quote(a) for a in sys.argv)
   started = datetime.datetime.now(datetime.timezone.utc)
   wall_start = time.monotonic()
-  data_dir = FLAGS.data_dir
+  data_dir = FLAGS.data_dir or None  # '' on the command line: TFDS's default
   params = classifier.load_classifier()
   os.makedirs(FLAGS.results_dir, exist_ok=True)
   variant = FLAGS.variant
@@ -460,7 +460,7 @@ def main(argv: list[str]) -> None:
   workdir_root = FLAGS.workdir_root or os.path.join(ROOT, 'runs', stem)
 
   seeds = range(FLAGS.seeds)
-  configs = {seed: benchmark_config(seed, FLAGS.steps, data_dir or None, variant) for seed in seeds}
+  configs = {seed: benchmark_config(seed, FLAGS.steps, data_dir, variant) for seed in seeds}
   kept = {}
   for seed in seeds:
     found = find_kept(FLAGS.results_dir, stem, seed, configs[seed], num_samples=FLAGS.num_samples)
@@ -501,7 +501,7 @@ def main(argv: list[str]) -> None:
       flush=True,
     )
 
-  real, accuracy = real_statistics(params, num_samples=FLAGS.num_samples, data_dir=data_dir or None)
+  real, accuracy = real_statistics(params, num_samples=FLAGS.num_samples, data_dir=data_dir)
   print(
     f'real: {real.modes_captured} modes, KL {real.kl:.3f}; triples read '
     f'correctly {100 * accuracy:.2f}%',

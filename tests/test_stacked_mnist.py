@@ -49,7 +49,7 @@ def test_imports_beside_the_2d_benchmark_whose_flags_share_names():
   assert 'variant' not in flags.FLAGS  # stacked_mnist's own, defined by _define_flags
 
 
-def _command(tmp_path, data_dir, *flags: str) -> list[str]:
+def _command(tmp_path, data_dir, *extra_flags: str) -> list[str]:
   """The DCGAN row in a few steps, scored on few samples, its runs and results under `tmp_path`."""
   return [
     sys.executable,
@@ -58,7 +58,7 @@ def _command(tmp_path, data_dir, *flags: str) -> list[str]:
     f'--workdir_root={tmp_path / "runs"}',
     f'--results_dir={tmp_path / "results"}',
     f'--data_dir={data_dir}',
-    *flags,
+    *extra_flags,
   ]
 
 
