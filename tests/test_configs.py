@@ -111,7 +111,8 @@ def test_models_of_config(module, overrides, shape):
 
 def test_every_config_passes_the_loops_checks_on_one_device():
   # What train.py checks before anything compiles: among others, every
-  # *_every a multiple of steps_per_call (dcgan.py runs 10 steps a call).
+  # *_every a multiple of steps_per_call (gan.py, and the classic configs built
+  # on it, run 10 steps a call).
   for module in [f'configs.{n}' for n in _names('configs')] + [
     f'benchmarks.configs.{n}' for n in BENCHMARK_CONFIG_NAMES
   ]:

@@ -34,11 +34,18 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def gan_test_config(data_dir, **overrides):
+  """configs/gan.py, shrunk, at one step per call: the loop's events land on any step."""
   config = gan_config.get_config()
   config.data.data_dir = data_dir
   config.update(
     dict(
-      num_steps=30, log_every=10, sample_every=10, checkpoint_every=10, num_samples=16, eval_every=0
+      num_steps=30,
+      steps_per_call=1,
+      log_every=10,
+      sample_every=10,
+      checkpoint_every=10,
+      num_samples=16,
+      eval_every=0,
     ),
     **overrides,
   )
@@ -170,7 +177,10 @@ def test_a_workdir_is_not_resumed_on_other_data(tmp_path, data_dir):
 
 
 def _train_command(workdir, data_dir, **flags):
-  flags = dict(checkpoint_every=1000, log_every=10, sample_every=1000, eval_every=0) | flags
+  flags = (
+    dict(steps_per_call=1, checkpoint_every=1000, log_every=10, sample_every=1000, eval_every=0)
+    | flags
+  )
   return [
     sys.executable,
     'train.py',
@@ -490,6 +500,7 @@ def test_configs_with_more_data_per_step_train_with_finite_losses(
     dict(
       num_steps=3,
       batch_size=16,
+      steps_per_call=1,
       log_every=1,  # The loop raises if a logged loss is not finite.
       sample_every=3,
       checkpoint_every=3,

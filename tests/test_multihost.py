@@ -62,6 +62,7 @@ def train_flags(workdir, data_dir, num_steps):
     f'--config.data.data_dir={data_dir}',
     f'--config.num_steps={num_steps}',
     '--config.batch_size=16',
+    '--config.steps_per_call=1',
     '--config.log_every=2',
     '--config.sample_every=2',
     # Only at the end, or on a stop: the stopped run's one checkpoint is the

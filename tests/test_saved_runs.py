@@ -21,7 +21,14 @@ def small_config(module, data_dir, **overrides):
   config = module.get_config()
   config.data.data_dir = data_dir
   config.update(
-    dict(num_steps=20, log_every=10, sample_every=20, checkpoint_every=20, eval_every=0),
+    dict(
+      num_steps=20,
+      steps_per_call=1,
+      log_every=10,
+      sample_every=20,
+      checkpoint_every=20,
+      eval_every=0,
+    ),
     **overrides,
   )
   return config

@@ -201,7 +201,7 @@ def run_case(name: str) -> dict[str, float]:
   )
   sharding = jax.sharding.NamedSharding(mesh, steps.BATCH_PARTITION)
   for batch in batches:
-    # One step per call, as the loop runs them by default.
+    # One step per call; calls of K steps follow the same path (test_loop.py).
     batch = jax.device_put({'real': jax.tree.map(lambda x: x[None], batch)}, sharding)
     state, _ = train_call(state, batch)
   state = jax.device_get(state)
