@@ -498,20 +498,21 @@ def test_configs_with_more_data_per_step_train_with_finite_losses(
   config.data.data_dir = data_dir
   config.update(
     dict(
-      num_steps=3,
+      num_steps=20,
       batch_size=16,
-      steps_per_call=1,
-      log_every=1,  # The loop raises if a logged loss is not finite.
-      sample_every=3,
-      checkpoint_every=3,
+      log_every=10,  # The loop raises if a logged loss is not finite.
+      sample_every=20,
+      checkpoint_every=20,
       eval_every=0,
     ),
     **overrides,
   )
+  # Two calls of the shipped ten steps, each step with its own batches.
+  assert config.steps_per_call == 10
   state = loop.train_and_evaluate(config, str(tmp_path))
-  assert int(state.step) == 3
+  assert int(state.step) == 20
   chex.assert_tree_all_finite((state.generator_params, state.discriminator_params))
-  assert os.listdir(os.path.join(str(tmp_path), 'checkpoints')) == ['3']
+  assert os.listdir(os.path.join(str(tmp_path), 'checkpoints')) == ['20']
 
 
 def _jpeg_folder(root):
