@@ -51,11 +51,10 @@ def get_config(recipe: str = 'mnist'):
   config.model = 'dcgan'
   config.resolution = 28
   config.log_every = 100
-  # Ten steps per dispatch, as in configs/gan.py, one loop on the device,
-  # each step on its own batch: on 2 CPU cores a DCGAN step takes 0.83 times
-  # as long as at one step per call (benchmarks/results/speed.md). Every
-  # *_every below is a multiple of 10, as any override of them must be.
-  config.steps_per_call = 10
+  # Ten steps per dispatch, from configs/gan.py: on 2 CPU cores a DCGAN step
+  # takes 0.83 times as long as at one step per call
+  # (benchmarks/results/speed.md). Every *_every below is a multiple of 10,
+  # as any override of them must be.
   if recipe == 'paper':
     config.num_steps = 3_000
     config.sample_every = 500
