@@ -400,9 +400,12 @@ def test_a_workdir_this_user_cannot_write_is_refused_before_anything_is_written(
 
 @pytest.mark.parametrize('during', ['evaluation', 'save'])
 def test_a_signal_during_an_evaluation_or_a_save_saves_that_step_at_once(
-  tmp_path, data_dir, during
+  tmp_path, data_dir, during, caplog
 ):
-  """SIGTERM as step 100 ends; an evaluation or a checkpoint of step 100 then runs."""
+  """SIGTERM as step 100 ends; an evaluation or a checkpoint of step 100 then runs.
+
+  A dropped evaluation is made by the resumed run.
+  """
   workdir = str(tmp_path)
   flags = (
     dict(eval_every=100, eval_samples=10000)
@@ -418,6 +421,58 @@ def test_a_signal_during_an_evaluation_or_a_save_saves_that_step_at_once(
     # The evaluation was dropped, not waited out: it wrote nothing.
     assert not os.path.exists(os.path.join(workdir, 'metrics.json'))
     assert 'fid=' not in output
+    assert stopped_at == 100
+
+    # The resumed run owes it, even with nothing left to train: made once.
+    resume = gan_test_config(
+      data_dir,
+      num_steps=stopped_at,
+      log_every=100,
+      checkpoint_every=1000,
+      sample_every=1000,
+      eval_every=100,
+      eval_samples=1000,
+    )
+    with caplog.at_level(logging.INFO):
+      loop.train_and_evaluate(resume, workdir)
+    with open(os.path.join(workdir, 'metrics.json')) as f:
+      report = json.load(f)
+    assert report['step'] == stopped_at and report['metrics']['fid'] > 0
+    assert 'making the sample grid or evaluation a stop skipped there' in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+      loop.train_and_evaluate(resume, workdir)
+    assert 'already reached step 100 of config.num_steps = 100; nothing to do' in caplog.text
+    assert 'fid=' not in caplog.text
+
+
+@pytest.mark.parametrize(
+  'step,grid_saved,evaluated_step,owed',
+  [
+    (100, False, None, (True, True)),  # Stopped on a step due for both.
+    (100, True, 80, (False, True)),  # The grid made it, the evaluation did not.
+    (100, True, 100, (False, False)),  # Both made before the stop.
+    (100, False, 120, (True, False)),  # Resumed before a later evaluation.
+    (110, False, None, (False, False)),  # Not a step due for either.
+    (170, False, 160, (True, True)),  # The last step is due for both.
+  ],
+)
+def test_a_resumed_run_owes_the_grid_and_evaluation_a_stop_skipped(
+  step, grid_saved, evaluated_step, owed
+):
+  assert (
+    loop.outputs_owed(
+      step,
+      num_steps=170,
+      sample_every=50,
+      eval_every=20,
+      grid_saved=grid_saved,
+      evaluated_step=evaluated_step,
+    )
+    == owed
+  )
+  never = dict(num_steps=170, sample_every=0, eval_every=0)
+  assert loop.outputs_owed(step, **never, grid_saved=False, evaluated_step=None) == (False, False)
 
 
 def pixel_frechet_distance(model, state, real):

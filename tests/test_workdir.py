@@ -31,13 +31,23 @@ def test_config_round_trip_and_changes(tmp_path):
   ]
 
 
+def test_the_evaluated_step_is_read_from_metrics_json(tmp_path):
+  workdir = workdir_lib.Workdir(tmp_path / 'run')
+  assert workdir.evaluated_step() is None
+  workdir_lib.write_text(workdir.metrics, json.dumps({'step': 1200, 'metrics': {}}))
+  assert workdir.evaluated_step() == 1200
+  assert workdir.sample_grid(1200) == workdir.samples / 'step_0001200.png'
+
+
 def test_writability_is_checked_where_the_run_will_write(tmp_path, monkeypatch):
   # A workdir still to be made: its nearest existing parent must be writable.
   workdir_lib.Workdir(tmp_path / 'a' / 'b').check_writable()
   (tmp_path / 'run' / 'samples').mkdir(parents=True)
   refused = str(tmp_path / 'run' / 'samples')
   real_access = os.access
-  monkeypatch.setattr(os, 'access', lambda path, mode: str(path) != refused and real_access(path, mode))
+  monkeypatch.setattr(
+    os, 'access', lambda path, mode: str(path) != refused and real_access(path, mode)
+  )
   with pytest.raises(ValueError, match=f'{refused} is not writable by this user'):
     workdir_lib.Workdir(tmp_path / 'run').check_writable()
   monkeypatch.setattr(os, 'access', lambda path, mode: str(path) != str(tmp_path))

@@ -7,7 +7,8 @@ the checks before anything is written, resuming from the workdir's latest
 good checkpoint with the data streams where they stood (or starting from
 another run's parameters), the data-parallel step over every device (K
 steps per dispatch), logging, sample grids, evaluations, checkpoints,
-stopping on a signal with every host saving the same step, and halting (or
+stopping on a signal with every host saving the same step (the resumed run
+then makes the grid and evaluation the stop skipped), and halting (or
 skipping steps) before anything non-finite is saved.
 """
 
@@ -17,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import jax
+from jax.experimental import multihost_utils
 import ml_collections
 import numpy as np
 
@@ -117,6 +119,57 @@ def call_length(step: int, num_steps: int, steps_per_call: int) -> int:
   return min(steps_per_call, num_steps - step, steps_per_call - step % steps_per_call)
 
 
+def outputs_owed(
+  step: int,
+  *,
+  num_steps: int,
+  sample_every: int,
+  eval_every: int,
+  grid_saved: bool,
+  evaluated_step: int | None,
+) -> tuple[bool, bool]:
+  """(grid, evaluation): whether a run resumed at `step` owes that step's grid and evaluation.
+
+  A stop that lands on a step due for them saves the step and skips them (a
+  preempted machine has seconds to save), so the resumed run makes them
+  before it trains on: else its record would have a hole there, and a run
+  stopped at its last step would never have its final evaluation.
+
+  Args:
+    step: the step the run resumes at.
+    num_steps: the step it runs to.
+    sample_every: config.sample_every (0: never).
+    eval_every: config.eval_every (0: never).
+    grid_saved: whether the sample grid of `step` is on disk.
+    evaluated_step: the step of the workdir's latest evaluation, or None.
+  """
+  due = lambda every: bool(every) and (step % every == 0 or step == num_steps)
+  return (
+    due(sample_every) and not grid_saved,
+    due(eval_every) and (evaluated_step is None or evaluated_step < step),
+  )
+
+
+def _owed_at_resume(
+  workdir: workdir_lib.Workdir, config: ml_collections.ConfigDict, step: int, is_primary: bool
+) -> tuple[bool, bool]:
+  """`outputs_owed` as the first process reads the workdir, the same on every host."""
+  owed = np.zeros(2, np.int32)
+  if is_primary:
+    owed[:] = outputs_owed(
+      step,
+      num_steps=config.num_steps,
+      sample_every=config.sample_every,
+      eval_every=config.eval_every,
+      grid_saved=workdir.sample_grid(step).exists(),
+      evaluated_step=workdir.evaluated_step(),
+    )
+  if jax.process_count() > 1:
+    # Sampling is collective: every host must make the same choice.
+    owed = np.asarray(multihost_utils.broadcast_one_to_all(owed))
+  return bool(owed[0]), bool(owed[1])
+
+
 def next_call_batches(
   iterators: dict[str, data.BatchIterator],
   experiment: experiment_lib.Experiment,
@@ -196,31 +249,36 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Any:
       workdir.checkpoints, max_to_keep=config.keep_checkpoints
     )
   first_step = steps.step_of(state)
+  owed = (False, False)
   if data_state is not None:
     logging.info('Resuming from the checkpoint at step %d in %s.', first_step, workdir.checkpoints)
     changes = workdir.config_changes(config)
     if changes:
       logging.info("The config differs from the run's before: %s.", '; '.join(changes))
+    owed = _owed_at_resume(workdir, config, first_step, is_primary)
   if is_primary:
     workdir.write_config(config)
   if first_step >= config.num_steps:
     logging.info(
-      'This run already reached step %d of config.num_steps = %d; nothing to do. Raise '
+      'This run already reached step %d of config.num_steps = %d; %s. Raise '
       '--config.num_steps to train further.',
       first_step,
       config.num_steps,
+      'making the sample grid or evaluation a stop skipped there' if any(owed) else 'nothing to do',
     )
-    checkpointer.close()
-    return state
+    if not any(owed):
+      checkpointer.close()
+      return state
 
   iterators = {}
   try:
-    for name, iterator in stream_iterators(experiment):
-      iterators[name] = iterator
-      if data_state is not None:
-        iterator.set_state(data_state[name])
+    if first_step < config.num_steps:
+      for name, iterator in stream_iterators(experiment):
+        iterators[name] = iterator
+        if data_state is not None:
+          iterator.set_state(data_state[name])
     return _train(
-      experiment, workdir, checkpointer, iterators, state, first_step, evaluated, is_primary
+      experiment, workdir, checkpointer, iterators, state, first_step, owed, evaluated, is_primary
     )
   finally:
     checkpointer.close()
@@ -235,10 +293,15 @@ def _train(
   iterators: dict[str, data.BatchIterator],
   state: Any,
   first_step: int,
+  owed: tuple[bool, bool],
   evaluated: str,
   is_primary: bool,
 ) -> Any:
-  """The loop itself, from `first_step` to `config.num_steps` or a stop."""
+  """The loop itself, from `first_step` to `config.num_steps` or a stop.
+
+  `owed` says whether the grid and the evaluation of `first_step` are made
+  first (`outputs_owed`).
+  """
   config, model, mesh = experiment.config, experiment.model, experiment.mesh
   train_call = steps.make_train_call(
     model, mesh, experiment.state_partition, nonfinite=config.nonfinite
@@ -255,6 +318,45 @@ def _train(
   )
   evaluator = None  # Made at the first evaluation: it may embed a test set.
   stop = preemption.StopRequest()
+
+  def save_grid(state: Any, step: int) -> None:
+    samples = steps.to_host(sample(state, grid_inputs))
+    picture = model.draw(samples, grid.columns)
+    if is_primary:
+      images.save_png(workdir.sample_grid(step), picture)
+      reporter.image(step, 'samples', picture)
+
+  def evaluate_at(state: Any, step: int) -> None:
+    nonlocal evaluator
+    evaluator = evaluator or eval_lib.make_evaluator(
+      experiment.datasets[evaluated],
+      data_dir=experiment.streams[evaluated].spec.data_dir,
+    )
+    report = evaluation.evaluate(
+      model,
+      state,
+      sample,
+      mesh,
+      evaluator,
+      num_samples=config.eval_samples,
+      seed=config.seed + 1,
+      # Polled at the same points on every host, so all drop it together.
+      should_stop=stop.agreed,
+    )
+    if report is not None:
+      reporter.evaluation(step, report['metrics'])
+      if is_primary:
+        evaluation.write_report(
+          workdir,
+          step=step,
+          checkpoint=None,
+          num_samples=config.eval_samples,
+          results=report['metrics'],
+          floor=report['real_vs_real'],
+          sampler=model.sampler,
+          evaluator=evaluator,
+        )
+
   checks = divergence.StepChecks(config.nonfinite, checkpointer)
   data_state = {name: iterator.get_state() for name, iterator in iterators.items()}
   metrics = None
@@ -263,6 +365,11 @@ def _train(
   step = first_step
   try:
     with stop.installed():
+      owes_grid, owes_evaluation = owed
+      if owes_grid and not stop.agreed():
+        save_grid(state, step)
+      if owes_evaluation and not stop.agreed():
+        evaluate_at(state, step)
       while step < config.num_steps and not stop.agreed():
         steps_in_call = call_length(step, config.num_steps, config.steps_per_call)
         local = next_call_batches(iterators, experiment, steps_in_call)
@@ -285,49 +392,21 @@ def _train(
           reporter.scalars(step, scalars)
         if due(config.checkpoint_every):
           checkpointer.save(step, state, data_state)
-        # A stop asked for during the call skips the grid and the evaluation:
-        # a preempted machine has seconds to save.
+        # A stop asked for during the call skips the grid and the evaluation
+        # (a preempted machine has seconds to save); the resumed run makes
+        # them first (`outputs_owed`).
         if due(config.sample_every) and not stop.agreed():
-          samples = steps.to_host(sample(state, grid_inputs))
-          picture = model.draw(samples, grid.columns)
-          if is_primary:
-            images.save_png(workdir.samples / f'step_{step:07d}.png', picture)
-            reporter.image(step, 'samples', picture)
+          save_grid(state, step)
         if due(config.eval_every) and not stop.agreed():
-          evaluator = evaluator or eval_lib.make_evaluator(
-            experiment.datasets[evaluated],
-            data_dir=experiment.streams[evaluated].spec.data_dir,
-          )
-          report = evaluation.evaluate(
-            model,
-            state,
-            sample,
-            mesh,
-            evaluator,
-            num_samples=config.eval_samples,
-            seed=config.seed + 1,
-            # Polled at the same points on every host, so all drop it together.
-            should_stop=stop.agreed,
-          )
-          if report is not None:
-            reporter.evaluation(step, report['metrics'])
-            if is_primary:
-              evaluation.write_report(
-                workdir,
-                step=step,
-                checkpoint=None,
-                num_samples=config.eval_samples,
-                results=report['metrics'],
-                floor=report['real_vs_real'],
-                sampler=model.sampler,
-                evaluator=evaluator,
-              )
+          evaluate_at(state, step)
       if stop.signal_name is not None and step < config.num_steps:
         checks.look(state, step, None if metrics is None else steps.to_host(metrics))
         _save_on_stop(checkpointer, workdir, reporter, stop, step, state, data_state)
   finally:
     reporter.close()
   elapsed = time.monotonic() - start_time
+  if step == first_step:
+    return state  # Resumed at the last step or stopped at once: nothing trained.
   logging.info(
     'Trained steps %d to %d in %.1f s (%.2f steps/s). Samples in %s.',
     first_step,

@@ -64,6 +64,16 @@ class Workdir:
   def exists(self) -> bool:
     return self.path.exists()
 
+  def sample_grid(self, step: int) -> epath.Path:
+    """Where the sample grid of `step` goes."""
+    return self.samples / f'step_{step:07d}.png'
+
+  def evaluated_step(self) -> int | None:
+    """The step of the evaluation in metrics.json, or None if there is none."""
+    if not self.metrics.exists():
+      return None
+    return int(json.loads(self.metrics.read_text())['step'])
+
   def check_writable(self) -> None:
     """Raises ValueError if this process could not write the run's files here.
 
