@@ -438,6 +438,8 @@ def test_a_signal_during_an_evaluation_or_a_save_saves_that_step_at_once(
     with open(os.path.join(workdir, 'metrics.json')) as f:
       report = json.load(f)
     assert report['step'] == stopped_at and report['metrics']['fid'] > 0
+    # Its last step is due for a grid too, which the first run never reached.
+    assert os.path.exists(os.path.join(workdir, 'samples', f'step_{stopped_at:07d}.png'))
     assert 'making the sample grid or evaluation a stop skipped there' in caplog.text
     caplog.clear()
     with caplog.at_level(logging.INFO):
