@@ -36,6 +36,9 @@ def test_the_evaluated_step_is_read_from_metrics_json(tmp_path):
   assert workdir.evaluated_step() is None
   workdir_lib.write_text(workdir.metrics, json.dumps({'step': 1200, 'metrics': {}}))
   assert workdir.evaluated_step() == 1200
+  for damaged in ('{"step": 12', '{"metrics": {}}', '[1200]'):
+    workdir_lib.write_text(workdir.metrics, damaged)
+    assert workdir.evaluated_step() is None, damaged
   assert workdir.sample_grid(1200) == workdir.samples / 'step_0001200.png'
 
 

@@ -69,10 +69,17 @@ class Workdir:
     return self.samples / f'step_{step:07d}.png'
 
   def evaluated_step(self) -> int | None:
-    """The step of the evaluation in metrics.json, or None if there is none."""
+    """The step of the evaluation in metrics.json, or None if there is none.
+
+    A metrics.json that does not read counts as none: the run evaluates
+    again and rewrites it, rather than refusing to resume over it.
+    """
     if not self.metrics.exists():
       return None
-    return int(json.loads(self.metrics.read_text())['step'])
+    try:
+      return int(json.loads(self.metrics.read_text())['step'])
+    except (ValueError, KeyError, TypeError):
+      return None
 
   def check_writable(self) -> None:
     """Raises ValueError if this process could not write the run's files here.
