@@ -119,6 +119,11 @@ def call_length(step: int, num_steps: int, steps_per_call: int) -> int:
   return min(steps_per_call, num_steps - step, steps_per_call - step % steps_per_call)
 
 
+def is_due(step: int, every: int, num_steps: int) -> bool:
+  """Whether an event every `every` steps (0: never) falls on `step`: its multiples and the last."""
+  return bool(every) and (step % every == 0 or step == num_steps)
+
+
 def outputs_owed(
   step: int,
   *,
@@ -143,10 +148,9 @@ def outputs_owed(
     grid_saved: whether the sample grid of `step` is on disk.
     evaluated_step: the step of the workdir's latest evaluation, or None.
   """
-  due = lambda every: bool(every) and (step % every == 0 or step == num_steps)
   return (
-    due(sample_every) and not grid_saved,
-    due(eval_every) and (evaluated_step is None or evaluated_step < step),
+    is_due(step, sample_every, num_steps) and not grid_saved,
+    is_due(step, eval_every, num_steps) and (evaluated_step is None or evaluated_step < step),
   )
 
 
@@ -378,8 +382,7 @@ def _train(
         metrics = checks.add(step, metrics)
         step += steps_in_call
         reporter.advance(step)
-        last = step == config.num_steps
-        due = lambda every: every and (step % every == 0 or last)
+        due = lambda every: is_due(step, every, config.num_steps)
         if not any(map(due, intervals)):
           continue
         # Something needs the state: it must be good first.
