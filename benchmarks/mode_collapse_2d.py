@@ -712,19 +712,35 @@ def _options(config: ml_collections.ConfigDict) -> str:
     words.append(f'gradient penalty, lambda = {config.gradient_penalty:g}')
   if config.critic_steps > 1:
     words.append(f'{config.critic_steps} D updates per G update')
+  if config.simultaneous_updates:
+    words.append('simultaneous D and G updates from one forward pass')
   return '; '.join(words)
 
 
-def _differences(num_steps: int) -> str:
+def _differences(config: ml_collections.ConfigDict) -> str:
   """How the runs differ from PacGAN's, numbered: their length only when it falls short."""
   differences = [
-    'The update: `jaxgan.families.classic.step` alternates, one D step and then one G step '
-    "through the updated D with fresh z (Goodfellow et al. 2014, Algorithm 1); PacGAN's code "
-    "(ALI's `ali_algorithm`) takes both gradients from one forward pass and updates D and G "
-    'at once.',
-    'That step passes real and fake batches through D separately; PacGAN concatenates them, '
+    'The step passes real and fake batches through D separately; PacGAN concatenates them, '
     'which is the same thing for a D without BatchNorm.',
   ]
+  # With config.simultaneous_updates the update is PacGAN's own.
+  if not config.simultaneous_updates:
+    differences.insert(
+      0,
+      'The update: `jaxgan.families.classic.step` alternates, one D step and then one G step '
+      "through the updated D with fresh z (Goodfellow et al. 2014, Algorithm 1); PacGAN's code "
+      "(ALI's `ali_algorithm`) takes both gradients from one forward pass and updates D and G "
+      'at once (`--config.simultaneous_updates=True --config.generator_reuses_fakes=True` '
+      'trains that way).',
+    )
+  if config.packing > 1:
+    differences.append(
+      f'G makes the {config.batch_size} points of a batch in one pass, normalised with one '
+      f"set of BatchNorm statistics; PacGAN's code runs G once for each of the "
+      f'{config.packing} points of a pack, {config.batch_size // config.packing} z at a time, '
+      'each pass with statistics of its own.'
+    )
+  num_steps = config.num_steps
   if num_steps < PUBLISHED_STEPS:
     differences.insert(
       0,
@@ -804,11 +820,11 @@ def _write_results(
     '',
     PUBLISHED_SOURCE,
     '',
-    f"{_differences(config.num_steps)} Otherwise as in PacGAN's code (fjxmlzn/PacGAN): G "
+    f"{_differences(config)} Otherwise as in PacGAN's code (fjxmlzn/PacGAN): G "
     f'{_widths(config.latent_dim, config.generator_hidden, 2)} with '
     'bias-free hidden layers, BatchNorm (running-average momentum '
     f'{config.batch_norm_momentum:g}) and ReLU, linear output; D '
-    f'{_widths(2, config.discriminator_hidden, 1)} with LinearMaxout '
+    f'{_widths(2 * config.packing, config.discriminator_hidden, 1)} with LinearMaxout '
     f'({config.maxout_pieces} pieces) hidden layers, no BatchNorm; weights '
     f'N(0, {config.init_stddev:g}^2), biases 0; Adam lr '
     f'{optimizer.learning_rate:g}, beta1 {optimizer.b1:g}, beta2 {optimizer.b2:g} '

@@ -52,6 +52,11 @@ def get_config():
   # D was just updated on, from the same pass of G (pytorch/examples'
   # DCGAN); one pass of G a step fewer. Needs critic_steps = 1.
   config.generator_reuses_fakes = False
+  # True (with generator_reuses_fakes): G's gradient goes through D as it
+  # was before this step's D update, so both take the gradients of one
+  # forward pass and step at once (simultaneous gradient descent, as ALI's
+  # and PacGAN's code train). False: through the D just updated.
+  config.simultaneous_updates = False
   # D's regularisers; 0 or False turns each off.
   config.weight_clip = 0.0  # Clip D's parameters to [-c, c] (WGAN: 0.01).
   config.gradient_penalty = 0.0  # WGAN-GP's lambda (10).

@@ -61,6 +61,10 @@ MISTAKES = {
     dict(generator_reuses_fakes=True, critic_steps=5),
     ['config.critic_steps = 5', '--config.critic_steps=1'],
   ),
+  'simultaneous_updates': (
+    dict(simultaneous_updates=True),
+    ['config.simultaneous_updates = True', '--config.generator_reuses_fakes=True'],
+  ),
   'dtype': (dict(dtype='float16'), ["config.dtype = 'float16'", '--config.dtype=float32']),
   'conv_implementation': (
     dict(conv_implementation='magic'),

@@ -316,7 +316,7 @@ def linear_reals():
   return np.asarray(jax.random.uniform(jax.random.key(5), (1, 1, 8, 2, 2, 1), minval=-1, maxval=1))
 
 
-def hand_linear_step(*, gradient_penalty_weight=0.0, r1_gamma=0.0):
+def hand_linear_step(*, gradient_penalty_weight=0.0, r1_gamma=0.0, simultaneous_updates=False):
   """What `linear_gan_step` should give, from the formulas above."""
   w, f = LINEAR_W.astype(np.float64), CONSTANT_IMAGE.ravel().astype(np.float64)
   mean_real = linear_reals().reshape(8, 4).astype(np.float64).mean(axis=0)
@@ -325,16 +325,17 @@ def hand_linear_step(*, gradient_penalty_weight=0.0, r1_gamma=0.0):
   gradient = gradient + gradient_penalty_weight * 2 * (norm - 1) * w / norm
   gradient = gradient + r1_gamma / 2 * 2 * w
   new_w = w - PENALTY_LEARNING_RATE * gradient
-  # G's step goes through the D just updated: G's loss -mean D(f) has the
-  # f-gradient -w_new.
-  new_f = f + PENALTY_LEARNING_RATE * new_w
+  # G's step goes through the D just updated, or in simultaneous updates
+  # the D before it: G's loss -mean D(f) has the f-gradient -w of that D.
+  judge_w = w if simultaneous_updates else new_w
+  new_f = f + PENALTY_LEARNING_RATE * judge_w
   metrics = {
     'discriminator_loss': w @ (f - mean_real),
     'real_output': w @ mean_real + LINEAR_B,
     'fake_output': w @ f + LINEAR_B,
     'gradient_penalty': (norm - 1) ** 2,
     'r1_penalty': norm**2,
-    'generator_loss': -(new_w @ f + LINEAR_B),
+    'generator_loss': -(judge_w @ f + LINEAR_B),
   }
   return new_w, new_f, metrics
 
@@ -351,12 +352,22 @@ def hand_linear_step(*, gradient_penalty_weight=0.0, r1_gamma=0.0):
   ],
   ids=['gp_10', 'gp_0', 'r1_4', 'r1_0'],
 )
-@pytest.mark.parametrize('reuses', [False, True], ids=['fresh_z', 'reused_fakes'])
-def test_d_update_is_the_hand_computed_one_with_the_penalty_weighted(penalty, reuses):
+@pytest.mark.parametrize(
+  'update',
+  [
+    dict(generator_reuses_fakes=False),
+    dict(generator_reuses_fakes=True),
+    dict(generator_reuses_fakes=True, simultaneous_updates=True),
+  ],
+  ids=['fresh_z', 'reused_fakes', 'simultaneous'],
+)
+def test_d_update_is_the_hand_computed_one_with_the_penalty_weighted(penalty, update):
   # A constant G makes the same fakes either way, so G's update through the
   # reused pass of G (its VJP) must be the hand-computed one too.
-  d_params, g_params, metrics = linear_gan_step(**penalty, generator_reuses_fakes=reuses)
-  new_w, new_f, hand = hand_linear_step(**penalty)
+  d_params, g_params, metrics = linear_gan_step(**penalty, **update)
+  new_w, new_f, hand = hand_linear_step(
+    **penalty, simultaneous_updates=update.get('simultaneous_updates', False)
+  )
   np.testing.assert_allclose(d_params['w'], new_w, rtol=1e-5, atol=1e-6)
   np.testing.assert_allclose(d_params['b'], LINEAR_B, rtol=1e-6)  # Its gradient is 0.
   np.testing.assert_allclose(g_params['image'].ravel(), new_f, rtol=1e-5, atol=1e-6)
@@ -383,29 +394,35 @@ LINEAR_A = np.array(
 )
 
 
-@pytest.mark.parametrize('reuses', [True, False])
-def test_g_reusing_ds_fakes_steps_on_the_z_that_d_saw(reuses):
+@pytest.mark.parametrize('update', ['reused_fakes', 'fresh_z', 'simultaneous'])
+def test_g_reusing_ds_fakes_steps_on_the_z_that_d_saw(update):
   # Linear G and D, Wasserstein loss, SGD: D's update is
   #   w' = w - lr (mean(z) A - mean(real)),
-  # which reveals the mean z of D's fakes; G's loss -mean(w' . z A) then
-  # moves A by lr * outer(mean z of G's batch, w'). Reusing D's fakes, the
-  # two means are the same z; drawing fresh z, they are not.
+  # which reveals the mean z of D's fakes; G's loss -mean(v . z A) then
+  # moves A by lr * outer(mean z of G's batch, v), where v is w' (through
+  # the updated D) or w (simultaneous updates). Reusing D's fakes, the two
+  # means are the same z; drawing fresh z, they are not.
+  simultaneous = update == 'simultaneous'
   d_params, g_params, metrics = linear_gan_step(
-    generator=LinearGenerator(), latent_dim=4, generator_reuses_fakes=reuses
+    generator=LinearGenerator(),
+    latent_dim=4,
+    generator_reuses_fakes=update != 'fresh_z',
+    simultaneous_updates=simultaneous,
   )
   lr, w = PENALTY_LEARNING_RATE, LINEAR_W.astype(np.float64)
   new_w = np.asarray(d_params['w'], np.float64)
   mean_real = linear_reals().reshape(8, 4).astype(np.float64).mean(axis=0)
   mean_z_of_d = np.linalg.solve(LINEAR_A.T.astype(np.float64), (w - new_w) / lr + mean_real)
   moved = np.asarray(g_params['a'], np.float64) - LINEAR_A
-  # G's loss through the updated D, at the fakes it was computed on.
-  if reuses:
-    np.testing.assert_allclose(moved, lr * np.outer(mean_z_of_d, new_w), rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(
-      metrics['generator_loss'], -(new_w @ (mean_z_of_d @ LINEAR_A) + LINEAR_B), rtol=1e-4
-    )
-  else:
+  judge_w = w if simultaneous else new_w
+  # G's loss through the judging D, at the fakes it was computed on.
+  if update == 'fresh_z':
     assert np.max(np.abs(moved - lr * np.outer(mean_z_of_d, new_w))) > 1e-3
+  else:
+    np.testing.assert_allclose(moved, lr * np.outer(mean_z_of_d, judge_w), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+      metrics['generator_loss'], -(judge_w @ (mean_z_of_d @ LINEAR_A) + LINEAR_B), rtol=1e-4
+    )
 
 
 @pytest.mark.parametrize(

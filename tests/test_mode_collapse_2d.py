@@ -46,16 +46,35 @@ def test_steps_that_calls_do_not_divide_shrink_the_calls(num_steps):
   experiment.check_loop_config(config, device_count=1, process_count=1)
 
 
+def _differences(num_steps: int, **overrides) -> str:
+  config = gan_2d.get_config()
+  config.update(num_steps=num_steps, **overrides)
+  return mode_collapse_2d._differences(config)
+
+
 def test_the_report_counts_the_length_as_a_difference_only_when_it_falls_short():
-  short = mode_collapse_2d._differences(2_000)
+  short = _differences(2_000)
   assert short.startswith(
     'Differences from the published setup: (1) The training length (2,000 steps'
   )
-  assert '(3) That step passes' in short and '(4)' not in short
-  published = mode_collapse_2d._differences(400_000)
+  assert '(3) The step passes' in short and '(4)' not in short
+  published = _differences(400_000)
   assert 'training length' not in published and 'early training' not in published
   assert published.startswith('Differences from the published setup: (1) The update:')
-  assert '(2) That step passes' in published and '(3)' not in published
+  assert '(2) The step passes' in published and '(3)' not in published
+
+
+def test_the_report_names_the_update_and_gs_batchnorm_only_where_they_differ():
+  # PacGAN's update is simultaneous: trained so, it is no difference.
+  simultaneous = _differences(400_000, simultaneous_updates=True, generator_reuses_fakes=True)
+  assert 'The update' not in simultaneous
+  assert simultaneous.startswith('Differences from the published setup: (1) The step passes')
+  assert '(2)' not in simultaneous
+  # Packed, G makes 300 points in one pass where PacGAN's code makes 3 x 100.
+  packed = _differences(400_000, packing=3, batch_size=300)
+  assert '(3) G makes the 300 points of a batch in one pass' in packed
+  assert 'once for each of the 3 points of a pack, 100 z at a time' in packed
+  assert 'G makes' not in _differences(400_000)
 
 
 def _benchmark_command(tmp_path, *flags: str) -> list[str]:

@@ -87,6 +87,9 @@ def get_config():
   config.loss = 'non_saturating'
   config.critic_steps = 1
   config.generator_reuses_fakes = False
+  # PacGAN's code updates D and G at once from one forward pass: set both
+  # this and generator_reuses_fakes to train as it does.
+  config.simultaneous_updates = False
   config.weight_clip = 0.0
   config.gradient_penalty = 0.0
   config.r1_gamma = 0.0

@@ -88,6 +88,7 @@ def step_options(config: ml_collections.ConfigDict) -> dict:
     feature_matching=config.feature_matching,
     ema_decay=config.ema_decay,
     generator_reuses_fakes=config.generator_reuses_fakes,
+    simultaneous_updates=config.simultaneous_updates,
     packing=config.packing,
   )
 

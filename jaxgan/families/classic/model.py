@@ -53,6 +53,11 @@ class GAN:
       fakes of D's update (the same z, labels and forward pass of G), as
       pytorch/examples' DCGAN does, instead of drawing fresh z and running
       G again (Algorithm 1). Needs critic_steps = 1.
+    simultaneous_updates: G's gradient goes through D as it was before
+      this step's D update, so that both networks step from the same point
+      with the gradients of one forward pass (simultaneous gradient descent,
+      as ALI's and PacGAN's code train), instead of through the updated D.
+      Needs generator_reuses_fakes.
     packing: PacGAN's m: D judges m samples at once (it packs them itself);
       D is initialised with a batch of m.
     feature: the key of the real examples in the batch ('image', or
@@ -73,6 +78,7 @@ class GAN:
   feature_matching: str = 'none'
   ema_decay: float = 0.0
   generator_reuses_fakes: bool = False
+  simultaneous_updates: bool = False
   packing: int = 1
   feature: str = 'image'
 

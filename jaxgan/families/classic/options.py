@@ -74,6 +74,12 @@ def check_step_options(
       f'but config.critic_steps = {config.critic_steps}: set --config.critic_steps=1 '
       'or --config.generator_reuses_fakes=False.'
     )
+  if config.simultaneous_updates and not config.generator_reuses_fakes:
+    raise ValueError(
+      'config.simultaneous_updates = True takes both gradients from one pass of G, but '
+      'config.generator_reuses_fakes = False draws fresh z for G: set '
+      '--config.generator_reuses_fakes=True as well, or --config.simultaneous_updates=False.'
+    )
   for field in ('generator_optimizer', 'discriminator_optimizer'):
     optimizers.check_optimizer(config[field], field=field, num_steps=config.num_steps)
   if local_batch % config.packing:

@@ -4,9 +4,10 @@ What a step does is set by a `GAN` (`model.py`): the adversarial loss, how
 many critic updates precede each G update (run as one `lax.scan` inside the
 step, each on its own real batch), D's constraints and penalties (weight
 clipping, the WGAN-GP and R1 penalties), feature matching, class labels, a
-moving average of G, and whether G's update goes through D's fakes or draws
-its own. Networks carry their own options (spectral
-normalisation, packing, minibatch layers, label embeddings).
+moving average of G, whether G's update goes through D's fakes or draws
+its own, and whether it goes through D before or after D's update.
+Networks carry their own options (spectral normalisation, packing,
+minibatch layers, label embeddings).
 
 This is per-device code in the style of pmap, which the training loop runs
 under `jax.shard_map` over the `data` axis (`jaxgan.parallel`): each device
@@ -70,7 +71,10 @@ def train_step(gan: Any, state: state_lib.GANState, batch: dict) -> tuple[state_
   al. 2014 with k = critic_steps). With `gan.generator_reuses_fakes`
   (critic_steps = 1), G's step takes its gradient through the fakes D was
   just updated on, from the same forward pass of G, as pytorch/examples'
-  DCGAN does: one pass of G a step instead of two.
+  DCGAN does: one pass of G a step instead of two. With
+  `gan.simultaneous_updates` as well, that gradient goes through D as it was
+  before its update, so that both gradients are those of the step's starting
+  point (ALI's and PacGAN's training).
 
   In a conditional GAN, D's fakes carry the labels of the real batch they
   are judged with (so both halves of D's batch have the same classes, and
@@ -188,7 +192,12 @@ def train_step(gan: Any, state: state_lib.GANState, batch: dict) -> tuple[state_
     discriminator_metrics = jax.tree.map(lambda m: jnp.mean(m, axis=0), discriminator_metrics)
   discriminator_params, discriminator_opt_state, discriminator_batch_stats = carry
 
-  # G step, through the D just updated.
+  # G step, through the D just updated, or in simultaneous updates through
+  # the D that judged the same fakes in D's update.
+  if gan.simultaneous_updates:
+    judge_params, judge_batch_stats = state.discriminator_params, state.discriminator_batch_stats
+  else:
+    judge_params, judge_batch_stats = discriminator_params, discriminator_batch_stats
   generator_labels = None
   if conditional and gan.generator_reuses_fakes:
     generator_labels = real_labels[0]
@@ -204,8 +213,8 @@ def train_step(gan: Any, state: state_lib.GANState, batch: dict) -> tuple[state_
     # D's statistics from these passes are dropped: D is not being trained.
     return _apply_train(
       discriminator,
-      discriminator_params,
-      discriminator_batch_stats,
+      judge_params,
+      judge_batch_stats,
       images,
       labels,
       capture_features=use_features,
@@ -225,7 +234,7 @@ def train_step(gan: Any, state: state_lib.GANState, batch: dict) -> tuple[state_
     real_features = lax.stop_gradient(global_mean(real_features))
 
   def adversarial_objective(fake):
-    """G's loss and metrics for its fakes, through the updated D."""
+    """G's loss and metrics for its fakes, through the judging D."""
     fake_out, _, fake_features = discriminator_features(fake, generator_labels)
     terms = {'adversarial_generator_loss': gan.loss.generator(fake_out)}
     if use_features:
