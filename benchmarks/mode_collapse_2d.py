@@ -714,7 +714,17 @@ def _options(config: ml_collections.ConfigDict) -> str:
     words.append(f'{config.critic_steps} D updates per G update')
   if config.simultaneous_updates:
     words.append('simultaneous D and G updates from one forward pass')
+  if config.generator_passes > 1:
+    words.append(
+      f'G makes each batch in {config.generator_passes} passes, each with BatchNorm '
+      'statistics of its own'
+    )
   return '; '.join(words)
+
+
+def _passes(config: ml_collections.ConfigDict) -> str:
+  passes = config.generator_passes
+  return 'one pass' if passes == 1 else f'{passes} passes'
 
 
 def _differences(config: ml_collections.ConfigDict) -> str:
@@ -733,12 +743,13 @@ def _differences(config: ml_collections.ConfigDict) -> str:
       'at once (`--config.simultaneous_updates=True --config.generator_reuses_fakes=True` '
       'trains that way).',
     )
-  if config.packing > 1:
+  if config.packing > 1 and config.generator_passes != config.packing:
     differences.append(
-      f'G makes the {config.batch_size} points of a batch in one pass, normalised with one '
-      f"set of BatchNorm statistics; PacGAN's code runs G once for each of the "
+      f'G makes the {config.batch_size} points of a batch in {_passes(config)}, each normalised '
+      f"with one set of BatchNorm statistics; PacGAN's code runs G once for each of the "
       f'{config.packing} points of a pack, {config.batch_size // config.packing} z at a time, '
-      'each pass with statistics of its own.'
+      f'each pass with statistics of its own (--config.generator_passes={config.packing} '
+      'trains that way).'
     )
   num_steps = config.num_steps
   if num_steps < PUBLISHED_STEPS:

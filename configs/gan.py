@@ -77,6 +77,10 @@ def get_config():
   config.minibatch_stddev = 0
   # PacGAN (Lin et al. 2018): D judges this many samples at once.
   config.packing = 1
+  # G makes each batch in this many passes, each normalised with BatchNorm
+  # statistics of its own; with packing m, m passes put one point of each
+  # pack in each pass, as PacGAN's code runs G.
+  config.generator_passes = 1
   # Feature matching (Salimans et al. 2016) on D's last features: 'none',
   # 'replace' (G's only loss) or 'add' (added to G's adversarial loss).
   config.feature_matching = 'none'

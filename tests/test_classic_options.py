@@ -151,6 +151,17 @@ def test_packing_must_divide_each_devices_batch_not_only_the_global_one():
   assert 'multiple of 4 times the number of devices' in message
 
 
+def test_generator_passes_must_divide_each_devices_batch():
+  config = config_with(generator_passes=4)  # Batch 64.
+  classic.check_config(config, device_count=16)  # 4 per device, 1 a pass.
+  message = refusal(config, device_count=32)  # 2 per device.
+  assert 'config.generator_passes = 4 does not divide the batch of each device (2)' in message
+  assert '--config.generator_passes=1' in message
+  assert 'config.generator_passes = 0 must be at least 1' in refusal(
+    config_with(generator_passes=0)
+  )
+
+
 def test_packing_with_conditioning_is_refused_before_anything_runs():
   message = refusal(config_with(cgan_config, packing=2))
   assert 'config.packing = 2' in message and 'config.conditioning' in message

@@ -425,6 +425,81 @@ def test_g_reusing_ds_fakes_steps_on_the_z_that_d_saw(update):
     )
 
 
+class NormalisedGenerator(nn.Module):
+  """G(z) = BatchNorm(z)^2, reshaped to a 2x2 image: a pass of one point makes zeros."""
+
+  @nn.compact
+  def __call__(self, z, labels=None, *, train):
+    x = nn.BatchNorm(
+      use_running_average=not train, momentum=0.9, epsilon=1e-5, axis_name=parallel.DATA_AXIS
+    )(z)
+    return jnp.square(x).reshape(z.shape[0], *CONSTANT_IMAGE.shape)
+
+
+@pytest.mark.parametrize('passes', [1, 2])
+def test_generate_in_passes_normalises_each_pass_with_its_own_statistics(passes):
+  z = np.asarray(jax.random.normal(jax.random.key(3), (8, 4)), np.float64)
+  z[1::2] = 3 * z[1::2] + 2  # The second pass's points are spread and moved.
+
+  class Normalise(nn.Module):
+    @nn.compact
+    def __call__(self, z, labels=None, *, train):
+      return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5)(z)
+
+  variables = Normalise().init(jax.random.key(0), jnp.zeros((1, 4)), train=False)
+  fake, stats = step_lib.generate(
+    Normalise(),
+    variables['params'],
+    variables['batch_stats'],
+    jnp.asarray(z, jnp.float32),
+    None,
+    passes=passes,
+  )
+  # Pass j holds z[j::passes], normalised with its own mean and (biased)
+  # variance, and its fakes go back where its z came from.
+  groups = [z[j::passes] for j in range(passes)]
+  expected = np.empty_like(z)
+  for j, group in enumerate(groups):
+    expected[j::passes] = (group - group.mean(0)) / np.sqrt(group.var(0) + 1e-5)
+  np.testing.assert_allclose(fake, expected, rtol=1e-4, atol=1e-5)
+  # The running statistics take the mean of the passes' updates (from 0 and 1).
+  mean = np.mean([g.mean(0) for g in groups], axis=0)
+  var = np.mean([g.var(0) for g in groups], axis=0)
+  np.testing.assert_allclose(stats['BatchNorm_0']['mean'], 0.1 * mean, rtol=1e-4, atol=1e-6)
+  np.testing.assert_allclose(stats['BatchNorm_0']['var'], 0.9 + 0.1 * var, rtol=1e-4)
+
+
+@pytest.mark.parametrize('reuses', [False, True], ids=['fresh_z', 'reused_fakes'])
+def test_the_step_makes_every_fake_in_as_many_passes_as_asked(reuses):
+  # G(z) = BatchNorm(z)^2 in 8 passes of one point makes zeros, so D's
+  # update, w' = w - lr (mean fake - mean real), reveals that every fake D
+  # saw was 0; and G's running variance takes the passes' variance, 0.
+  d_params, _, _ = linear_gan_step(
+    generator=NormalisedGenerator(), latent_dim=4, generator_reuses_fakes=reuses
+  )
+  mean_real = linear_reals().reshape(8, 4).astype(np.float64).mean(axis=0)
+  one_pass = np.asarray(d_params['w'], np.float64)
+  assert np.max(np.abs(one_pass - (LINEAR_W + PENALTY_LEARNING_RATE * mean_real))) > 0.05
+  gan = model_lib.GAN(
+    generator=NormalisedGenerator(),
+    discriminator=LinearDiscriminator(),
+    generator_optimizer=PENALTY_SGD,
+    discriminator_optimizer=PENALTY_SGD,
+    latent_dim=4,
+    loss=losses.ADVERSARIAL_LOSSES['wasserstein'],
+    generator_reuses_fakes=reuses,
+    generator_passes=8,
+  )
+  mesh = parallel.make_data_mesh()
+  state, train_step = setup_gan(gan, mesh)
+  state, _ = train_step(state, shard(mesh, {step_lib.REAL: {'image': linear_reals()}}))
+  state = jax.device_get(state)
+  np.testing.assert_allclose(
+    state.discriminator_params['w'], LINEAR_W + PENALTY_LEARNING_RATE * mean_real, rtol=1e-5
+  )
+  np.testing.assert_allclose(state.generator_batch_stats['BatchNorm_0']['var'], 0.9, rtol=1e-6)
+
+
 @pytest.mark.parametrize(
   'field,weight,factor,gradient',
   [

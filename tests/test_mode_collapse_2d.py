@@ -75,6 +75,8 @@ def test_the_report_names_the_update_and_gs_batchnorm_only_where_they_differ():
   assert '(3) G makes the 300 points of a batch in one pass' in packed
   assert 'once for each of the 3 points of a pack, 100 z at a time' in packed
   assert 'G makes' not in _differences(400_000)
+  # In as many passes as the packing, G runs as PacGAN's does.
+  assert 'G makes' not in _differences(400_000, packing=3, batch_size=300, generator_passes=3)
 
 
 def _benchmark_command(tmp_path, *flags: str) -> list[str]:

@@ -78,7 +78,9 @@ def get_config():
   # Standard deviation of the N(0, s^2) weight initialisation; biases are 0.
   config.init_stddev = 0.02
   # Adam for both networks, as in PacGAN's code (its paper's text is silent
-  # on beta1; the code sets 0.8).
+  # on beta1; the code sets 0.8). Blocks read beta1 as 1 - beta1 until
+  # January 2017 (ALI's paper gives beta2 = 1e-3); PacGAN's code is of 2018
+  # and asks for Blocks' development version, so 0.8 is the usual beta1.
   config.generator_optimizer = default.optimizer_config(1e-4, b1=0.8, b2=0.999)
   config.discriminator_optimizer = default.optimizer_config(1e-4, b1=0.8, b2=0.999)
 
@@ -95,6 +97,9 @@ def get_config():
   config.r1_gamma = 0.0
   config.ema_decay = 0.0
   config.packing = 1
+  # PacGAN's code runs G once per point of a pack, each pass with BatchNorm
+  # statistics of its own: set this to the packing to train as it does.
+  config.generator_passes = 1
   config.minibatch_discrimination = 0
   config.minibatch_discrimination_dim = 5
   config.feature_matching = 'none'

@@ -90,6 +90,7 @@ def step_options(config: ml_collections.ConfigDict) -> dict:
     generator_reuses_fakes=config.generator_reuses_fakes,
     simultaneous_updates=config.simultaneous_updates,
     packing=config.packing,
+    generator_passes=config.generator_passes,
   )
 
 

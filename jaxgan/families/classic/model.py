@@ -60,6 +60,10 @@ class GAN:
       Needs generator_reuses_fakes.
     packing: PacGAN's m: D judges m samples at once (it packs them itself);
       D is initialised with a batch of m.
+    generator_passes: G makes each batch of fakes in this many passes,
+      each normalised with BatchNorm statistics of its own
+      (`step.generate`); with packing = m, m passes put one point of each
+      pack in each pass, as PacGAN's code does.
     feature: the key of the real examples in the batch ('image', or
       'point' for 2-D data).
   """
@@ -80,6 +84,7 @@ class GAN:
   generator_reuses_fakes: bool = False
   simultaneous_updates: bool = False
   packing: int = 1
+  generator_passes: int = 1
   feature: str = 'image'
 
   progress_metrics = ('discriminator_loss', 'generator_loss', 'd_real', 'd_fake')

@@ -61,7 +61,11 @@ def check_step_options(
     raise choice_error('loss', config.loss, adversarial.ADVERSARIAL_LOSSES)
   if config.feature_matching not in step_lib.FEATURE_MATCHING:
     raise choice_error('feature_matching', config.feature_matching, step_lib.FEATURE_MATCHING)
-  _at_least(config, 1, ('latent_dim', 'critic_steps', 'packing', 'minibatch_discrimination_dim'))
+  _at_least(
+    config,
+    1,
+    ('latent_dim', 'critic_steps', 'packing', 'generator_passes', 'minibatch_discrimination_dim'),
+  )
   _at_least(config, 0, ('weight_clip', 'gradient_penalty', 'r1_gamma', 'minibatch_discrimination'))
   if not 0 <= config.ema_decay < 1:
     raise ValueError(
@@ -88,6 +92,13 @@ def check_step_options(
       f'({local_batch}): D packs the samples of each device in groups of '
       f'{config.packing}. Use a config.batch_size that is a multiple of '
       f'{config.packing} times the number of devices.'
+    )
+  if local_batch % config.generator_passes:
+    raise ValueError(
+      f'config.generator_passes = {config.generator_passes} does not divide the batch of each '
+      f'device ({local_batch}): each pass makes an equal share of it. Use a config.batch_size '
+      f'that is a multiple of {config.generator_passes} times the number of devices, or '
+      '--config.generator_passes=1.'
     )
   penalties = [f for f in ('gradient_penalty', 'r1_gamma') if config[f]]
   mixing = list(mixing)

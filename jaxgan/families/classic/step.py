@@ -5,7 +5,8 @@ many critic updates precede each G update (run as one `lax.scan` inside the
 step, each on its own real batch), D's constraints and penalties (weight
 clipping, the WGAN-GP and R1 penalties), feature matching, class labels, a
 moving average of G, whether G's update goes through D's fakes or draws
-its own, and whether it goes through D before or after D's update.
+its own, whether it goes through D before or after D's update, and in how
+many passes G makes its fakes (each with BatchNorm statistics of its own).
 Networks carry their own options (spectral normalisation, packing,
 minibatch layers, label embeddings).
 
@@ -56,6 +57,52 @@ def _apply_train(
   )
   features = updates['intermediates']['features'][0] if capture_features else None
   return outputs, updates.get('batch_stats', {}), features
+
+
+def generate(
+  generator: nn.Module,
+  params: Any,
+  batch_stats: Any,
+  z: jax.Array,
+  labels: jax.Array | None,
+  *,
+  passes: int = 1,
+) -> tuple[jax.Array, Any]:
+  """G's fakes in training mode, made in `passes` passes with statistics of their own.
+
+  Pass j makes the fakes of z[j], z[j + passes], z[j + 2 passes], ..., and
+  its BatchNorm layers normalise with that pass's statistics alone. So with
+  passes = PacGAN's m, the m points of each pack come one from each pass, as
+  in PacGAN's code, which runs G once per point of a pack. The running
+  statistics take the mean of the passes' updates, as PacGAN's code merges
+  them.
+
+  Args:
+    generator: G.
+    params: its parameters.
+    batch_stats: its BatchNorm statistics.
+    z: latent vectors, (batch, latent_dim); `passes` must divide batch.
+    labels: (batch,) class labels, or None.
+    passes: how many passes; 1 makes all the fakes in one.
+
+  Returns:
+    (fakes in the order of z, new batch stats).
+  """
+
+  def one_pass(z, labels):
+    fake, stats, _ = _apply_train(generator, params, batch_stats, z, labels)
+    return fake, stats
+
+  if passes == 1:
+    return one_pass(z, labels)
+
+  def split(x):
+    # (batch, ...) -> (passes, batch / passes, ...): pass j holds x[j::passes].
+    return None if x is None else jnp.swapaxes(x.reshape(-1, passes, *x.shape[1:]), 0, 1)
+
+  fakes, stats = jax.vmap(one_pass)(split(z), split(labels))
+  fake = jnp.swapaxes(fakes, 0, 1).reshape(-1, *fakes.shape[2:])
+  return fake, jax.tree.map(lambda s: jnp.mean(s, axis=0), stats)
 
 
 def _clip(params: Any, bound: float) -> Any:
@@ -111,20 +158,27 @@ def train_step(gan: Any, state: state_lib.GANState, batch: dict) -> tuple[state_
   # A second set of streams, above those, for labels and penalty weights.
   other_key = lambda stream: jax.random.fold_in(step_key, gan.critic_steps + 1 + stream)
 
+  def generate_fakes(params, z, labels):
+    return generate(
+      generator,
+      params,
+      state.generator_batch_stats,
+      z,
+      labels,
+      passes=gan.generator_passes,
+    )
+
   if gan.generator_reuses_fakes:
-    # One pass of G for the whole step: D is updated on these fakes, and
+    # G runs once for the whole step: D is updated on these fakes, and
     # G's gradient is pulled back through the same pass (its VJP) from the
     # updated D, so G's statistics are updated here, once.
     first_labels = None if real_labels is None else real_labels[0]
 
-    def generate(params):
-      fake, stats, _ = _apply_train(
-        generator, params, state.generator_batch_stats, noise(0), first_labels
-      )
-      return fake, stats
+    def generate_shared(params):
+      return generate_fakes(params, noise(0), first_labels)
 
     shared_fake, generator_pullback, reused_batch_stats = jax.vjp(
-      generate, state.generator_params, has_aux=True
+      generate_shared, state.generator_params, has_aux=True
     )
 
   def critic_update(carry, inputs):
@@ -135,9 +189,7 @@ def train_step(gan: Any, state: state_lib.GANState, batch: dict) -> tuple[state_
     else:
       # G's BatchNorm statistics from this forward pass are dropped: they
       # are updated once per step, in G's own step below.
-      fake, _, _ = _apply_train(
-        generator, state.generator_params, state.generator_batch_stats, noise(stream), labels
-      )
+      fake, _ = generate_fakes(state.generator_params, noise(stream), labels)
     fake = lax.stop_gradient(fake)
 
     def objective(params):
@@ -259,9 +311,7 @@ def train_step(gan: Any, state: state_lib.GANState, batch: dict) -> tuple[state_
   else:
 
     def generator_objective(params):
-      fake, batch_stats, _ = _apply_train(
-        generator, params, state.generator_batch_stats, noise(gan.critic_steps), generator_labels
-      )
+      fake, batch_stats = generate_fakes(params, noise(gan.critic_steps), generator_labels)
       loss, terms = adversarial_objective(fake)
       return loss, (batch_stats, terms)
 
