@@ -170,8 +170,8 @@ def train_step(gan: Any, state: state_lib.GANState, batch: dict) -> tuple[state_
 
   if gan.generator_reuses_fakes:
     # G runs once for the whole step: D is updated on these fakes, and
-    # G's gradient is pulled back through the same pass (its VJP) from the
-    # updated D, so G's statistics are updated here, once.
+    # G's gradient is pulled back through the same pass (its VJP) from G's
+    # step below, so G's statistics are updated here, once.
     first_labels = None if real_labels is None else real_labels[0]
 
     def generate_shared(params):

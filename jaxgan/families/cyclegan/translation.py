@@ -12,7 +12,6 @@ output has its input's size.
 import os
 
 from etils import epath
-import jax
 import jax.numpy as jnp
 import numpy as np
 import tqdm
