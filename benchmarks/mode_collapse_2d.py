@@ -722,11 +722,6 @@ def _options(config: ml_collections.ConfigDict) -> str:
   return '; '.join(words)
 
 
-def _passes(config: ml_collections.ConfigDict) -> str:
-  passes = config.generator_passes
-  return 'one pass' if passes == 1 else f'{passes} passes'
-
-
 def _differences(config: ml_collections.ConfigDict) -> str:
   """How the runs differ from PacGAN's, numbered: their length only when it falls short."""
   differences = [
@@ -744,8 +739,9 @@ def _differences(config: ml_collections.ConfigDict) -> str:
       'trains that way).',
     )
   if config.packing > 1 and config.generator_passes != config.packing:
+    passes = 'one pass' if config.generator_passes == 1 else f'{config.generator_passes} passes'
     differences.append(
-      f'G makes the {config.batch_size} points of a batch in {_passes(config)}, each normalised '
+      f'G makes the {config.batch_size} points of a batch in {passes}, each normalised '
       f"with one set of BatchNorm statistics; PacGAN's code runs G once for each of the "
       f'{config.packing} points of a pack, {config.batch_size // config.packing} z at a time, '
       f'each pass with statistics of its own (--config.generator_passes={config.packing} '

@@ -290,10 +290,10 @@ class LinearDiscriminator(nn.Module):
     return x.reshape(x.shape[0], -1) @ w + b
 
 
-def linear_gan_step(generator=None, latent_dim=3, **options):
+def linear_gan_state(generator=None, latent_dim=3, **options):
   """One step of G (constant unless given) and the linear D on a fixed batch.
 
-  Returns (D after it, G after it, metrics).
+  Returns (the state after it, metrics), on the host.
   """
   gan = model_lib.GAN(
     generator=generator or ConstantGenerator(),
@@ -307,7 +307,12 @@ def linear_gan_step(generator=None, latent_dim=3, **options):
   mesh = parallel.make_data_mesh()
   state, train_step = setup_gan(gan, mesh)
   state, metrics = train_step(state, shard(mesh, {step_lib.REAL: {'image': linear_reals()}}))
-  state, metrics = jax.device_get((state, metrics))
+  return jax.device_get((state, metrics))
+
+
+def linear_gan_step(generator=None, latent_dim=3, **options):
+  """`linear_gan_state`'s (D after the step, G after it, metrics)."""
+  state, metrics = linear_gan_state(generator, latent_dim, **options)
   return state.discriminator_params, state.generator_params, metrics
 
 
@@ -480,20 +485,9 @@ def test_the_step_makes_every_fake_in_as_many_passes_as_asked(reuses):
   mean_real = linear_reals().reshape(8, 4).astype(np.float64).mean(axis=0)
   one_pass = np.asarray(d_params['w'], np.float64)
   assert np.max(np.abs(one_pass - (LINEAR_W + PENALTY_LEARNING_RATE * mean_real))) > 0.05
-  gan = model_lib.GAN(
-    generator=NormalisedGenerator(),
-    discriminator=LinearDiscriminator(),
-    generator_optimizer=PENALTY_SGD,
-    discriminator_optimizer=PENALTY_SGD,
-    latent_dim=4,
-    loss=losses.ADVERSARIAL_LOSSES['wasserstein'],
-    generator_reuses_fakes=reuses,
-    generator_passes=8,
+  state, _ = linear_gan_state(
+    generator=NormalisedGenerator(), latent_dim=4, generator_reuses_fakes=reuses, generator_passes=8
   )
-  mesh = parallel.make_data_mesh()
-  state, train_step = setup_gan(gan, mesh)
-  state, _ = train_step(state, shard(mesh, {step_lib.REAL: {'image': linear_reals()}}))
-  state = jax.device_get(state)
   np.testing.assert_allclose(
     state.discriminator_params['w'], LINEAR_W + PENALTY_LEARNING_RATE * mean_real, rtol=1e-5
   )
