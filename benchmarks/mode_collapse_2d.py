@@ -728,6 +728,21 @@ def _differences(config: ml_collections.ConfigDict) -> str:
     'The step passes real and fake batches through D separately; PacGAN concatenates them, '
     'which is the same thing for a D without BatchNorm.',
   ]
+  # PacGAN's GaussianPackingMixture draws its training set of packs once.
+  num_points = data.mixtures.NUM_POINTS
+  if config.packing == 1:
+    differences.append(
+      f"The real points: PacGAN's code trains on {num_points:,} points drawn once, with "
+      f'replacement, from its {num_points:,} (about 63% of them distinct), shuffled each '
+      f'epoch; jaxgan shuffles its {num_points:,} points each epoch and so sees each once.'
+    )
+  else:
+    differences.append(
+      f"The real packs: PacGAN's code draws {num_points:,} packs once, each of "
+      f'{config.packing} points drawn with replacement from its {num_points:,}, and shuffles '
+      f'the packs each epoch; jaxgan shuffles its {num_points:,} points each epoch and packs '
+      f"{config.packing} consecutive ones, so a pack's points change from epoch to epoch."
+    )
   # With config.simultaneous_updates the update is PacGAN's own.
   if not config.simultaneous_updates:
     differences.insert(

@@ -57,11 +57,11 @@ def test_the_report_counts_the_length_as_a_difference_only_when_it_falls_short()
   assert short.startswith(
     'Differences from the published setup: (1) The training length (2,000 steps'
   )
-  assert '(3) The step passes' in short and '(4)' not in short
+  assert '(3) The step passes' in short and '(5)' not in short
   published = _differences(400_000)
   assert 'training length' not in published and 'early training' not in published
   assert published.startswith('Differences from the published setup: (1) The update:')
-  assert '(2) The step passes' in published and '(3)' not in published
+  assert '(2) The step passes' in published and '(4)' not in published
 
 
 def test_the_report_names_the_update_and_gs_batchnorm_only_where_they_differ():
@@ -69,14 +69,25 @@ def test_the_report_names_the_update_and_gs_batchnorm_only_where_they_differ():
   simultaneous = _differences(400_000, simultaneous_updates=True, generator_reuses_fakes=True)
   assert 'The update' not in simultaneous
   assert simultaneous.startswith('Differences from the published setup: (1) The step passes')
-  assert '(2)' not in simultaneous
+  assert '(3)' not in simultaneous
   # Packed, G makes 300 points in one pass where PacGAN's code makes 3 x 100.
   packed = _differences(400_000, packing=3, batch_size=300)
-  assert '(3) G makes the 300 points of a batch in one pass' in packed
+  assert '(4) G makes the 300 points of a batch in one pass' in packed
   assert 'once for each of the 3 points of a pack, 100 z at a time' in packed
   assert 'G makes' not in _differences(400_000)
   # In as many passes as the packing, G runs as PacGAN's does.
   assert 'G makes' not in _differences(400_000, packing=3, batch_size=300, generator_passes=3)
+
+
+def test_the_report_names_how_pacgans_code_draws_its_real_points_and_packs():
+  # PacGAN's GaussianPackingMixture: N packs drawn once, with replacement.
+  single = _differences(400_000)
+  assert '(3) The real points: ' in single
+  assert 'drawn once, with replacement, from its 100,000 (about 63% of them distinct)' in single
+  packed = _differences(400_000, packing=3, batch_size=300)
+  assert '(3) The real packs: ' in packed
+  assert '100,000 packs once, each of 3 points drawn with replacement' in packed
+  assert 'packs 3 consecutive ones' in packed and 'The real points' not in packed
 
 
 def _benchmark_command(tmp_path, *flags: str) -> list[str]:
