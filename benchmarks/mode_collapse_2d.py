@@ -728,20 +728,23 @@ def _differences(config: ml_collections.ConfigDict) -> str:
     'The step passes real and fake batches through D separately; PacGAN concatenates them, '
     'which is the same thing for a D without BatchNorm.',
   ]
-  # PacGAN's GaussianPackingMixture draws its training set of packs once.
+  # PacGAN's GaussianPackingMixture: each run (its Fuel seed drawn at random)
+  # draws its points, and from them, once, its training set of packs.
   num_points = data.mixtures.NUM_POINTS
   if config.packing == 1:
     differences.append(
-      f"The real points: PacGAN's code trains on {num_points:,} points drawn once, with "
-      f'replacement, from its {num_points:,} (about 63% of them distinct), shuffled each '
-      f'epoch; jaxgan shuffles its {num_points:,} points each epoch and so sees each once.'
+      f'The real points: each PacGAN run draws {num_points:,} points of its own and trains on '
+      f'{num_points:,} drawn from them once, with replacement (about 63% of them distinct), '
+      f"shuffled each epoch; jaxgan's runs share one draw of {num_points:,} points, shuffled "
+      'each epoch, so a run sees each point once an epoch.'
     )
   else:
     differences.append(
-      f"The real packs: PacGAN's code draws {num_points:,} packs once, each of "
-      f'{config.packing} points drawn with replacement from its {num_points:,}, and shuffles '
-      f'the packs each epoch; jaxgan shuffles its {num_points:,} points each epoch and packs '
-      f"{config.packing} consecutive ones, so a pack's points change from epoch to epoch."
+      f'The real packs: each PacGAN run draws {num_points:,} points of its own and from them, '
+      f'once, {num_points:,} packs of {config.packing} points drawn with replacement, shuffled '
+      f"each epoch; jaxgan's runs share one draw of {num_points:,} points, shuffled each epoch "
+      f"and packed {config.packing} consecutive points at a time, so a pack's points change "
+      'from epoch to epoch.'
     )
   # With config.simultaneous_updates the update is PacGAN's own.
   if not config.simultaneous_updates:

@@ -82,12 +82,12 @@ def test_the_report_names_the_update_and_gs_batchnorm_only_where_they_differ():
 def test_the_report_names_how_pacgans_code_draws_its_real_points_and_packs():
   # PacGAN's GaussianPackingMixture: N packs drawn once, with replacement.
   single = _differences(400_000)
-  assert '(3) The real points: ' in single
-  assert 'drawn once, with replacement, from its 100,000 (about 63% of them distinct)' in single
+  assert '(3) The real points: each PacGAN run draws 100,000 points of its own' in single
+  assert 'drawn from them once, with replacement (about 63% of them distinct)' in single
   packed = _differences(400_000, packing=3, batch_size=300)
   assert '(3) The real packs: ' in packed
-  assert '100,000 packs once, each of 3 points drawn with replacement' in packed
-  assert 'packs 3 consecutive ones' in packed and 'The real points' not in packed
+  assert 'once, 100,000 packs of 3 points drawn with replacement' in packed
+  assert 'packed 3 consecutive points at a time' in packed and 'The real points' not in packed
 
 
 def _benchmark_command(tmp_path, *flags: str) -> list[str]:
