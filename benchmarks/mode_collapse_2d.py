@@ -730,22 +730,26 @@ def _differences(config: ml_collections.ConfigDict) -> str:
   ]
   # PacGAN's GaussianPackingMixture: each run (its Fuel seed drawn at random)
   # draws its points, and from them, once, its training set of packs.
-  num_points = data.mixtures.NUM_POINTS
-  if config.packing == 1:
-    differences.append(
-      f'The real points: each PacGAN run draws {num_points:,} points of its own and trains on '
-      f'{num_points:,} drawn from them once, with replacement (about 63% of them distinct), '
-      f"shuffled each epoch; jaxgan's runs share one draw of {num_points:,} points, shuffled "
-      'each epoch, so a run sees each point once an epoch.'
+  num_points, m = data.mixtures.NUM_POINTS, config.packing
+  if m == 1:
+    what, theirs, ours = (
+      'points',
+      f'and trains on {num_points:,} drawn from them once, with replacement (about 63% of '
+      'them distinct)',
+      ', so a run sees each point once an epoch',
     )
   else:
-    differences.append(
-      f'The real packs: each PacGAN run draws {num_points:,} points of its own and from them, '
-      f'once, {num_points:,} packs of {config.packing} points drawn with replacement, shuffled '
-      f"each epoch; jaxgan's runs share one draw of {num_points:,} points, shuffled each epoch "
-      f"and packed {config.packing} consecutive points at a time, so a pack's points change "
-      'from epoch to epoch.'
+    what, theirs, ours = (
+      'packs',
+      f'and from them, once, {num_points:,} packs of {m} points drawn with replacement',
+      f" and packed {m} consecutive points at a time, so a pack's points change from epoch "
+      'to epoch',
     )
+  differences.append(
+    f'The real {what}: each PacGAN run draws {num_points:,} points of its own {theirs}, '
+    f"shuffled each epoch; jaxgan's runs share one draw of {num_points:,} points, shuffled "
+    f'each epoch{ours}.'
+  )
   # With config.simultaneous_updates the update is PacGAN's own.
   if not config.simultaneous_updates:
     differences.insert(
