@@ -3,9 +3,9 @@
 A run at a published length takes hours, and the machine that trains it
 may not outlive the benchmark: its workdir, checkpoints and all, goes with
 the machine, while the results folder is committed. So when a run
-finishes, the benchmark keeps what its report needs (its evaluation, its
-training time, the config it ran, the command that ran it and jax's
-version) in one JSON file per report, beside it:
+finishes, the benchmark keeps what its report needs (its evaluation, the
+evaluations made along the way, its training time, the config it ran, the
+command that ran it and jax's version) in one JSON file per report, beside it:
 `<results_dir>/<stem>_runs.json`. A later command that asks for the same
 run counts the kept one instead of training it again, so that a row of 10
 seeds can be trained a seed or two per machine:
@@ -52,6 +52,10 @@ class KeptRun(NamedTuple):
   command: str
   # Where the figures came from when not from the run itself; '' otherwise.
   note: str
+  # Its evaluations along the way, in step order, as the loop recorded them
+  # (`{'step': ..., <figure>: ...}`: `jaxgan.train.evaluation.record`); none
+  # for a run kept before they were.
+  evaluations: tuple[dict[str, float], ...] = ()
 
 
 def file_name(stem: str) -> str:
@@ -105,6 +109,7 @@ def find(
     kept_at=entry['kept_at'],
     command=entry['command'],
     note=entry.get('note', ''),
+    evaluations=tuple(entry.get('evaluations', ())),
   )
 
 
@@ -118,11 +123,13 @@ def keep(
   record: training_time.TrainingTime | None,
   command: str,
   note: str = '',
+  evaluations: Sequence[dict[str, float]] = (),
 ) -> None:
   """Keeps the finished run `key` of the report `stem`, replacing any kept before.
 
   `metrics` holds plain numbers (the run's `metrics.json`); `record` None
-  says that the run's training time is not known.
+  says that the run's training time is not known; `evaluations` are the
+  run's along the way (its `evaluations.jsonl`), if it has them.
   """
   runs = _read(results_dir, stem)
   runs[key] = {
@@ -135,6 +142,8 @@ def keep(
   }
   if note:
     runs[key]['note'] = note
+  if evaluations:
+    runs[key]['evaluations'] = [dict(evaluation) for evaluation in evaluations]
   workdir_lib.write_text(path(results_dir, stem), json.dumps(runs, indent=1, sort_keys=True) + '\n')
 
 

@@ -65,7 +65,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -86,9 +86,11 @@ from benchmarks import training_time
 from benchmarks import variant_rows
 from jaxgan import data
 from jaxgan.eval import metrics
+from jaxgan.train import evaluation
 from jaxgan.train import images
 from jaxgan.train import preemption
 from jaxgan.train import reporting
+from jaxgan.train import workdir as workdir_lib
 
 _CONFIG = config_flags.DEFINE_config_file(
   'config',
@@ -221,18 +223,24 @@ def run_config(config: ml_collections.ConfigDict, dataset: str, seed: int):
   return run
 
 
+class Scored(NamedTuple):
+  """A finished run, read from its workdir."""
+
+  statistics: metrics.ModeStatistics
+  # Its training time, summed over the calls that trained it (`training_time`).
+  record: training_time.TrainingTime
+  # Its last scatter plot.
+  plot: str
+  # Its evaluations along the way (`jaxgan.train.evaluation.read_evaluations`).
+  evaluations: list[dict[str, float]]
+
+
 class RunStopped(Exception):
   """A run that a signal (SIGTERM, Ctrl-C) stopped before its last step; it saved first."""
 
 
-def train_and_score(
-  config: ml_collections.ConfigDict, workdir: str
-) -> tuple[metrics.ModeStatistics, training_time.TrainingTime, str]:
-  """Trains (or resumes, or finds finished) one run and reads its evaluation.
-
-  Returns:
-    The run's mode statistics, its training time summed over the calls
-    that trained it (`training_time`), and the path of its last scatter plot.
+def train_and_score(config: ml_collections.ConfigDict, workdir: str) -> Scored:
+  """Trains (or resumes, or finds finished) one run and reads its evaluations.
 
   Raises:
     FloatingPointError: if the losses stop being finite.
@@ -250,9 +258,12 @@ def train_and_score(
       f'The run in {workdir} was stopped by a signal before step {config.num_steps:,}, and '
       'saved: run the same command again to resume it (finished runs are not trained again).'
     )
-  statistics = mode_statistics(report['metrics'])
-  plot = os.path.join(workdir, 'samples', f'step_{config.num_steps:07d}.png')
-  return statistics, record, plot
+  return Scored(
+    mode_statistics(report['metrics']),
+    record,
+    os.path.join(workdir, 'samples', f'step_{config.num_steps:07d}.png'),
+    evaluation.read_evaluations(workdir_lib.Workdir(workdir)),
+  )
 
 
 def train_together(
@@ -396,7 +407,7 @@ def _worker(core: int, jobs: list[tuple[ml_collections.ConfigDict, str]], result
 
 def train_and_score_each(
   jobs: list[tuple[ml_collections.ConfigDict, str]], *, processes: int
-) -> Iterator[tuple[metrics.ModeStatistics, training_time.TrainingTime, str]]:
+) -> Iterator[Scored]:
   """`train_and_score(config, workdir)` of each job, in order, `processes` at a time.
 
   With more than one process, job i goes to worker i % processes, each
@@ -575,6 +586,8 @@ def main(argv: list[str]) -> None:
   )
 
   summaries, per_seed, speeds, records, kept_lines = {}, {}, [], [], []
+  # Each run's evaluations along the way, by its name in the report.
+  along_the_way = {}
   if _TOGETHER.value:
     try:
       for dataset in datasets:
@@ -612,9 +625,10 @@ def main(argv: list[str]) -> None:
         if (dataset, seed) in kept:
           found = kept[dataset, seed]
           statistics, record = mode_statistics(found.metrics), found.training_time
+          evaluations = found.evaluations
           kept_lines.append(finished_runs.describe(f'{MIXTURES[dataset][1]} seed {seed}', found))
         else:
-          statistics, record, plot = next(outcomes)
+          statistics, record, plot, evaluations = next(outcomes)
           finished_runs.keep(
             results_dir,
             stem,
@@ -623,9 +637,11 @@ def main(argv: list[str]) -> None:
             metrics=_figures(statistics),
             record=record,
             command=command,
+            evaluations=evaluations,
           )
           if seed == 0:
             shutil.copyfile(plot, os.path.join(results_dir, f'{stem}_{dataset}_seed0.png'))
+        along_the_way[f'{MIXTURES[dataset][1]} seed {seed}'] = evaluations
         records.append(record)
         per_seed.setdefault(dataset, []).append(statistics)
         print(
@@ -658,6 +674,7 @@ def main(argv: list[str]) -> None:
     together=_TOGETHER.value,
     processes=processes,
     kept=kept_lines,
+    along_the_way=along_the_way,
   )
   if config.variant:
     cells = []
@@ -686,6 +703,36 @@ def main(argv: list[str]) -> None:
       + f' | {run} |',
     )
     print(f'Updated the {config.name} row of {os.path.join(results_dir, RESULTS_FILE)}')
+
+
+def evaluations_table(along_the_way: dict[str, Sequence[dict[str, float]]]) -> list[str]:
+  """Runs' evaluations as a Markdown table: a row per step, a column per run that has any.
+
+  A step that a run did not evaluate (a stop skipped it, or it was made
+  before the loop recorded evaluations) is '—' in its column.
+  """
+  columns = {
+    name: {int(made['step']): made for made in evaluations}
+    for name, evaluations in along_the_way.items()
+    if evaluations
+  }
+  if not columns:
+    return []
+
+  def cell(made: dict[str, float] | None) -> str:
+    if made is None:
+      return '—'
+    return f'{int(made["modes"])}, {100 * made["high_quality"]:.1f}%, {made["reverse_kl"]:.2f}'
+
+  steps = sorted(set().union(*columns.values()))
+  return [
+    '| step | ' + ' | '.join(columns) + ' |',
+    '| ---: |' + ' --- |' * len(columns),
+    *(
+      f'| {step:,} | ' + ' | '.join(cell(made.get(step)) for made in columns.values()) + ' |'
+      for step in steps
+    ),
+  ]
 
 
 def _widths(first: int, hidden, last: int) -> str:
@@ -795,11 +842,13 @@ def _write_results(
   together: bool,
   processes: int,
   kept: list[str],
+  along_the_way: dict[str, Sequence[dict[str, float]]],
 ) -> None:
-  """Writes the table, how it was made and the per-seed figures.
+  """Writes the table, how it was made, the per-seed figures and their course.
 
   `kept` describes the runs counted from `finished_runs` rather than
-  trained or found in their workdirs, one string each.
+  trained or found in their workdirs, one string each; `along_the_way`
+  holds each run's evaluations before its last (`evaluations_table`).
 
   The GAN row's file keeps the variant table at its end (`variant_rows`).
   """
@@ -880,6 +929,15 @@ def _write_results(
     + (', '.join(f'`{p}`' for p in plots) if plots else 'none here'),
     '',
   ]
+  table_along_the_way = evaluations_table(along_the_way)
+  if table_along_the_way:
+    lines += [
+      'Evaluations along the way, each cell modes, high quality, reverse KL (from each '
+      "run's `evaluations.jsonl`; runs kept before the loop recorded them have no column):",
+      '',
+      *table_along_the_way,
+      '',
+    ]
   text = '\n'.join(lines)
   if not config.variant:
     text = variant_rows.keep_section(path, text)

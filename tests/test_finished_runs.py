@@ -34,6 +34,16 @@ def test_a_kept_run_is_found_as_it_was_kept(tmp_path):
   assert finished_runs.find(tmp_path, 'other_report', 'ring/seed_0', config) is None
 
 
+def test_a_runs_evaluations_along_the_way_are_kept_with_it_and_older_runs_have_none(tmp_path):
+  config = gan_2d.get_config()
+  along = [{'step': 20_000, **FIGURES, 'modes': 6}, {'step': 40_000, **FIGURES}]
+  _keep(tmp_path, config, evaluations=along)
+  _keep(tmp_path, config, key='ring/seed_1')
+  assert finished_runs.find(tmp_path, 'report', 'ring/seed_0', config).evaluations == tuple(along)
+  assert finished_runs.find(tmp_path, 'report', 'ring/seed_1', config).evaluations == ()
+  assert 'evaluations' not in json.loads((tmp_path / 'report_runs.json').read_text())['ring/seed_1']
+
+
 def test_a_run_with_another_value_of_any_training_field_is_not_counted(tmp_path):
   config = gan_2d.get_config()
   _keep(tmp_path, config)

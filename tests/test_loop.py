@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ import tensorflow_datasets as tfds
 from PIL import Image
 from tensorflow_datasets.testing import mocking
 
+from benchmarks.configs import gan_2d
 from configs import dcgan as dcgan_config
 from configs import gan as gan_config
 from jaxgan import data
@@ -446,6 +448,34 @@ def test_a_signal_during_an_evaluation_or_a_save_saves_that_step_at_once(
       loop.train_and_evaluate(resume, workdir)
     assert 'already reached step 100 of config.num_steps = 100; nothing to do' in caplog.text
     assert 'fid=' not in caplog.text
+
+
+def test_every_evaluation_is_kept_and_one_made_again_replaces_the_old(tmp_path):
+  config = gan_2d.get_config()
+  config.update(
+    dict(
+      num_steps=40,
+      steps_per_call=10,
+      log_every=10,
+      sample_every=40,
+      checkpoint_every=20,
+      eval_every=20,
+      eval_samples=500,
+    )
+  )
+  workdir = tmp_path / 'run'
+  loop.train_and_evaluate(config, str(workdir))
+  lines = (workdir / 'evaluations.jsonl').read_text().splitlines()
+  made = [json.loads(line) for line in lines]
+  assert [evaluation['step'] for evaluation in made] == [20, 40]
+  latest = json.loads((workdir / 'metrics.json').read_text())
+  assert made[-1] == {'step': 40, **latest['metrics']}
+  # As if killed after step 40's evaluation and before its save: the run
+  # resumes at step 20 and makes step 40 and its evaluation again, which
+  # replaces the first (the same figures: the resume follows the same path).
+  shutil.rmtree(workdir / 'checkpoints' / '40')
+  loop.train_and_evaluate(config, str(workdir))
+  assert (workdir / 'evaluations.jsonl').read_text().splitlines() == lines
 
 
 @pytest.mark.parametrize(

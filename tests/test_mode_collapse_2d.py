@@ -90,6 +90,23 @@ def test_the_report_names_how_pacgans_code_draws_its_real_points_and_packs():
   assert 'packed 3 consecutive points at a time' in packed and 'The real points' not in packed
 
 
+def test_the_evaluations_table_has_a_row_per_step_and_a_column_per_run_with_any():
+  ring_0 = [
+    {'step': 20_000, 'modes': 6, 'high_quality': 0.879, 'reverse_kl': 0.5123},
+    {'step': 40_000, 'modes': 8, 'high_quality': 0.9124, 'reverse_kl': 0.0312},
+  ]
+  # Seed 1 skipped step 20,000 (a stop); seed 2 was kept before evaluations were.
+  ring_1 = [{'step': 40_000, 'modes': 7, 'high_quality': 1.0, 'reverse_kl': 0.2}]
+  along = {'2D-ring seed 0': ring_0, '2D-ring seed 1': ring_1, '2D-ring seed 2': ()}
+  assert mode_collapse_2d.evaluations_table(along) == [
+    '| step | 2D-ring seed 0 | 2D-ring seed 1 |',
+    '| ---: | --- | --- |',
+    '| 20,000 | 6, 87.9%, 0.51 | — |',
+    '| 40,000 | 8, 91.2%, 0.03 | 7, 100.0%, 0.20 |',
+  ]
+  assert mode_collapse_2d.evaluations_table({'2D-ring seed 2': ()}) == []
+
+
 def _benchmark_command(tmp_path, *flags: str) -> list[str]:
   """The benchmark on the grid in small calls, its runs and results under `tmp_path`."""
   return [
@@ -154,7 +171,8 @@ def _per_seed_line(results: str) -> str:
 def test_a_row_finishes_over_commands_whose_workdirs_are_gone(tmp_path):
   """Seed 0 is kept when it finishes; a later command counts it and trains seed 1 alone."""
   runs = tmp_path / 'runs'
-  first = _benchmark_command(tmp_path, '--seeds=1', '--steps=20')
+  every_10 = '--config.eval_every=10'
+  first = _benchmark_command(tmp_path, '--seeds=1', '--steps=20', every_10)
   done = subprocess.run(first, cwd=ROOT, capture_output=True, text=True, timeout=300)
   assert done.returncode == 0, done.stderr[-3000:]
   results = tmp_path / 'results'
@@ -162,9 +180,13 @@ def test_a_row_finishes_over_commands_whose_workdirs_are_gone(tmp_path):
   kept = json.loads((results / 'mode_collapse_2d_runs.json').read_text())
   assert list(kept) == ['grid/seed_0']
   assert kept['grid/seed_0']['training_time']['steps'] == 20
+  # Its evaluations along the way are kept with it, the last as reported.
+  along = kept['grid/seed_0']['evaluations']
+  assert [made['step'] for made in along] == [10, 20]
+  assert along[-1] == {'step': 20, **kept['grid/seed_0']['metrics']}
   shutil.rmtree(runs)  # The machine that trained it is gone.
 
-  second = _benchmark_command(tmp_path, '--seeds=2', '--steps=20')
+  second = _benchmark_command(tmp_path, '--seeds=2', '--steps=20', every_10)
   done = subprocess.run(second, cwd=ROOT, capture_output=True, text=True, timeout=300)
   assert done.returncode == 0, done.stderr[-3000:]
   assert '1 of 2 runs are kept finished' in done.stdout
@@ -175,13 +197,22 @@ def test_a_row_finishes_over_commands_whose_workdirs_are_gone(tmp_path):
   assert '- Kept runs, counted from `mode_collapse_2d_runs.json`' in report
   assert f'2D-grid seed 0 (kept {kept["grid/seed_0"]["kept_at"]} from `python ' in report
   assert '2 of 2 runs timed' in report
+  # Both runs' courses, the kept one's from the kept file.
+  assert '| step | 2D-grid seed 0 | 2D-grid seed 1 |' in report
+  last = along[-1]
+  (row,) = [line for line in report.splitlines() if line.startswith('| 20 | ')]
+  assert row.startswith(
+    f'| 20 | {last["modes"]}, {100 * last["high_quality"]:.1f}%, {last["reverse_kl"]:.2f} | '
+  )
   assert list(json.loads((results / 'mode_collapse_2d_runs.json').read_text())) == [
     'grid/seed_0',
     'grid/seed_1',
   ]
 
   # Another init: no run of that config is kept, so both train.
-  third = _benchmark_command(tmp_path, '--seeds=2', '--steps=20', '--config.init_stddev=0.05')
+  third = _benchmark_command(
+    tmp_path, '--seeds=2', '--steps=20', every_10, '--config.init_stddev=0.05'
+  )
   done = subprocess.run(third, cwd=ROOT, capture_output=True, text=True, timeout=300)
   assert done.returncode == 0, done.stderr[-3000:]
   assert 'runs are kept finished' not in done.stdout

@@ -1,11 +1,18 @@
 """Evaluating a run's model: draw its evaluation set, score it, write metrics.json.
 
+The training loop also keeps every evaluation it makes in the workdir's
+`evaluations.jsonl` (`record`): the run's figures over its course, readable
+without TensorBoard, one JSON object per line (`{"step": 2000, "fid": ...}`),
+as `pandas.read_json(path, lines=True)` reads them.
+
 Every process draws the same samples (the model's fixed evaluation inputs,
 through the same jitted sampler on the replicated state) and computes the
 same figures; only process 0 writes them.
 """
 
 import json
+import logging
+from collections.abc import Sequence
 from typing import Any, Callable
 
 import jax
@@ -92,6 +99,46 @@ def write_report(
     'real_vs_real': floor,
   }
   workdir_lib.write_text(workdir.metrics, json.dumps(report, indent=2) + '\n')
+
+
+def course(
+  evaluations: Sequence[dict[str, float]], step: int, results: dict[str, float]
+) -> list[dict[str, float]]:
+  """`evaluations` with `step`'s results added after dropping those of `step` and later.
+
+  A run that resumes from a checkpoint older than its last evaluation (after
+  kill -9, say) trains and evaluates those steps again; the figures of the
+  course it left are no longer the run's.
+  """
+  return [kept for kept in evaluations if kept['step'] < step] + [{'step': step, **results}]
+
+
+def read_evaluations(workdir: workdir_lib.Workdir) -> list[dict[str, float]]:
+  """The run's evaluations (`evaluations.jsonl`), in step order; [] if it has none.
+
+  A line that does not read is left out with a warning: the file is only
+  ever written whole, so such a line was edited by hand.
+  """
+  if not workdir.evaluations.exists():
+    return []
+  evaluations = []
+  for number, line in enumerate(workdir.evaluations.read_text().splitlines(), start=1):
+    try:
+      evaluation = json.loads(line)
+      int(evaluation['step'])
+    except (ValueError, KeyError, TypeError):
+      logging.warning('Line %d of %s does not read; left out.', number, workdir.evaluations)
+      continue
+    evaluations.append(evaluation)
+  return evaluations
+
+
+def record(workdir: workdir_lib.Workdir, *, step: int, results: dict[str, float]) -> None:
+  """Adds `step`'s results to the run's `evaluations.jsonl` (see `course`), written whole."""
+  evaluations = course(read_evaluations(workdir), step, results)
+  workdir_lib.write_text(
+    workdir.evaluations, ''.join(json.dumps(evaluation) + '\n' for evaluation in evaluations)
+  )
 
 
 def evaluate(

@@ -360,6 +360,7 @@ def _train(
           sampler=model.sampler,
           evaluator=evaluator,
         )
+        evaluation.record(workdir, step=step, results=report['metrics'])
 
   checks = divergence.StepChecks(config.nonfinite, checkpointer)
   data_state = {name: iterator.get_state() for name, iterator in iterators.items()}

@@ -50,6 +50,8 @@ class Workdir:
     samples: sample grids, `step_NNNNNNN.png`.
     tensorboard: TensorBoard event files.
     metrics: `metrics.json`, the latest evaluation.
+    evaluations: `evaluations.jsonl`, every evaluation of the run's course
+      of training, one JSON line each (`evaluation.record`).
     config: `config.json`, the config the run was started with.
   """
 
@@ -59,6 +61,7 @@ class Workdir:
     self.samples = self.path / 'samples'
     self.tensorboard = self.path / 'tensorboard'
     self.metrics = self.path / 'metrics.json'
+    self.evaluations = self.path / 'evaluations.jsonl'
     self.config = self.path / CONFIG_FILE
 
   def exists(self) -> bool:
