@@ -18,8 +18,9 @@ scores 2,500 generated points (`jaxgan.eval.mode_coverage`): modes captured,
 the fraction of high-quality samples (within 3 sigma of the nearest mode)
 and KL(generated mode histogram || uniform). The table gives mean +-
 standard error over seeds beside the published rows, and goes with the
-command, date, wall time and each run's speed (summed over the commands that
-trained it: `benchmarks/training_time.py`) to
+command, date, wall time, each run's speed (summed over the commands that
+trained it: `benchmarks/training_time.py`) and a table of every run's
+evaluations along the way (every `config.eval_every` steps) to
 `<results_dir>/mode_collapse_2d.md`; seed 0
 of each dataset also leaves its scatter plot of real and generated points
 there. With `--together`, a dataset's seeds train as one program
