@@ -623,11 +623,12 @@ def main(argv: list[str]) -> None:
     outcomes = iter(train_and_score_each(jobs, processes=processes))
     try:
       for dataset, seed in runs:
+        name = f'{MIXTURES[dataset][1]} seed {seed}'
         if (dataset, seed) in kept:
           found = kept[dataset, seed]
           statistics, record = mode_statistics(found.metrics), found.training_time
           evaluations = found.evaluations
-          kept_lines.append(finished_runs.describe(f'{MIXTURES[dataset][1]} seed {seed}', found))
+          kept_lines.append(finished_runs.describe(name, found))
         else:
           statistics, record, plot, evaluations = next(outcomes)
           finished_runs.keep(
@@ -642,7 +643,7 @@ def main(argv: list[str]) -> None:
           )
           if seed == 0:
             shutil.copyfile(plot, os.path.join(results_dir, f'{stem}_{dataset}_seed0.png'))
-        along_the_way[f'{MIXTURES[dataset][1]} seed {seed}'] = evaluations
+        along_the_way[name] = evaluations
         records.append(record)
         per_seed.setdefault(dataset, []).append(statistics)
         print(

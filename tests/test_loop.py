@@ -22,7 +22,6 @@ import tensorflow_datasets as tfds
 from PIL import Image
 from tensorflow_datasets.testing import mocking
 
-from benchmarks.configs import gan_2d
 from configs import dcgan as dcgan_config
 from configs import gan as gan_config
 from jaxgan import data
@@ -31,6 +30,7 @@ from jaxgan.train import experiment
 from jaxgan.train import init_from
 from jaxgan.train import loop
 from jaxgan.train import saved_runs
+from tests.test_toy2d import small_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -451,18 +451,7 @@ def test_a_signal_during_an_evaluation_or_a_save_saves_that_step_at_once(
 
 
 def test_every_evaluation_is_kept_and_one_made_again_replaces_the_old(tmp_path):
-  config = gan_2d.get_config()
-  config.update(
-    dict(
-      num_steps=40,
-      steps_per_call=10,
-      log_every=10,
-      sample_every=40,
-      checkpoint_every=20,
-      eval_every=20,
-      eval_samples=500,
-    )
-  )
+  config = small_config(num_steps=40)  # Evaluated and saved every 20 steps.
   workdir = tmp_path / 'run'
   loop.train_and_evaluate(config, str(workdir))
   lines = (workdir / 'evaluations.jsonl').read_text().splitlines()
