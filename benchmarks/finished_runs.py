@@ -56,6 +56,8 @@ class KeptRun(NamedTuple):
   # (`{'step': ..., <figure>: ...}`: `jaxgan.train.evaluation.record`); none
   # for a run kept before they were.
   evaluations: tuple[dict[str, float], ...] = ()
+  # The config it ran, as kept (JSON values).
+  config: dict[str, Any] | None = None
 
 
 def file_name(stem: str) -> str:
@@ -100,6 +102,10 @@ def find(
   entry = _read(results_dir, stem).get(key)
   if entry is None or differences(entry['config'], config):
     return None
+  return _kept_run(entry)
+
+
+def _kept_run(entry: dict[str, Any]) -> KeptRun:
   record = entry['training_time']
   return KeptRun(
     metrics=entry['metrics'],
@@ -110,7 +116,21 @@ def find(
     command=entry['command'],
     note=entry.get('note', ''),
     evaluations=tuple(entry.get('evaluations', ())),
+    config=entry['config'],
   )
+
+
+def every_kept(results_dir: epath.PathLike) -> list[tuple[str, KeptRun]]:
+  """Every run kept in `results_dir`, each report's in turn: (its key, the run).
+
+  For what gathers a folder's runs whatever their config (a summary of
+  several reports); a command that trains asks `find` for its own.
+  """
+  return [
+    (key, _kept_run(entry))
+    for file in sorted(epath.Path(results_dir).glob(file_name('*')))
+    for key, entry in json.loads(file.read_text()).items()
+  ]
 
 
 def keep(

@@ -497,17 +497,19 @@ def summarise(stats: list[metrics.ModeStatistics]) -> Summary:
   )
 
 
-def _cell(mean_error: tuple[float, float], fmt: str, suffix: str = '') -> str:
+def mean_error_cell(mean_error: tuple[float, float], fmt: str, suffix: str = '') -> str:
+  """A table cell 'mean ± error' (the mean alone where the error is NaN: one seed)."""
   mean, error = mean_error
   if math.isnan(error):
     return f'{mean:{fmt}}{suffix}'
   return f'{mean:{fmt}} ± {error:{fmt}}{suffix}'
 
 
-def _published_cells(cells: tuple[Published, ...]) -> list[str]:
+def published_cells(cells: tuple[Published, ...]) -> list[str]:
+  """A published row's modes, high quality and reverse KL as table cells."""
   out = []
   for cell, fmt, suffix in zip(cells, ('.1f', '.1f', '.2f'), ('', '%', '')):
-    out.append(_cell((cell.mean, cell.error), fmt, suffix))
+    out.append(mean_error_cell((cell.mean, cell.error), fmt, suffix))
   return out
 
 
@@ -526,14 +528,18 @@ def results_table(
   for dataset in ('ring', 'grid'):
     if dataset in summaries:
       s = summaries[dataset]
-      ours += [_cell(s.modes, '.1f'), _cell(s.high_quality, '.1f', '%'), _cell(s.reverse_kl, '.2f')]
+      ours += [
+        mean_error_cell(s.modes, '.1f'),
+        mean_error_cell(s.high_quality, '.1f', '%'),
+        mean_error_cell(s.reverse_kl, '.2f'),
+      ]
     else:
       ours += ['—'] * 3
   lines.append(
     f'| {name} | jaxgan (this run) | {num_steps:,} | {num_seeds} | ' + ' | '.join(ours) + ' |'
   )
   for method, rows in PUBLISHED.items():
-    cells = _published_cells(rows['ring']) + _published_cells(rows['grid'])
+    cells = published_cells(rows['ring']) + published_cells(rows['grid'])
     lines.append(
       f'| {method} | PacGAN Table 1 | {PUBLISHED_STEPS:,} | 10 | ' + ' | '.join(cells) + ' |'
     )
@@ -684,9 +690,9 @@ def main(argv: list[str]) -> None:
       if dataset in summaries:
         s = summaries[dataset]
         cells += [
-          _cell(s.modes, '.1f'),
-          _cell(s.high_quality, '.1f', '%'),
-          _cell(s.reverse_kl, '.2f'),
+          mean_error_cell(s.modes, '.1f'),
+          mean_error_cell(s.high_quality, '.1f', '%'),
+          mean_error_cell(s.reverse_kl, '.2f'),
         ]
       else:
         cells += ['—'] * 3

@@ -78,6 +78,7 @@ from jaxgan.train import compilation  # pylint: disable=g-import-not-at-top
 _BENCHMARK_SCRIPT_FILES = (
   'test_finished_runs.py',
   'test_mode_collapse_2d.py',
+  'test_mode_collapse_2d_tables.py',
   'test_seeds_together.py',
   'test_stacked_mnist.py',
   'test_training_time.py',

@@ -83,3 +83,20 @@ def test_a_new_outcome_replaces_the_kept_one_and_an_unknown_time_reads_as_none(t
   assert found.training_time.steps_per_second is None
   assert found.note == 'from a report'
   assert finished_runs.find(tmp_path, 'report', 'ring/seed_1', config).metrics == FIGURES
+
+
+def test_every_run_kept_in_a_folder_is_listed_with_its_config_whatever_the_config(tmp_path):
+  config = gan_2d.get_config()
+  _keep(tmp_path, config, key='grid/seed_1')
+  other = gan_2d.get_config()
+  other.name = 'PacGAN2'
+  finished_runs.keep(
+    tmp_path, 'other_report', 'ring/seed_0', other, metrics=FIGURES, record=RECORD, command='c'
+  )
+  listed = finished_runs.every_kept(tmp_path)
+  assert [(key, run.config['name']) for key, run in listed] == [
+    ('ring/seed_0', 'PacGAN2'),
+    ('grid/seed_1', config.name),
+  ]
+  assert listed[1][1] == finished_runs.find(tmp_path, 'report', 'grid/seed_1', config)
+  assert finished_runs.every_kept(tmp_path / 'nothing') == []
