@@ -169,6 +169,11 @@ def main(argv: list[str] | None = None) -> None:
     '--write', default=None, help='The results file whose two tables for the dataset to replace.'
   )
   args = parser.parse_args(argv)
+  if args.write is not None and not epath.Path(args.write).is_file():
+    raise ValueError(
+      f'--write={args.write} is not a file: it names the results file whose tables to replace, '
+      'e.g. --write=benchmarks/results/mode_collapse_2d.md.'
+    )
   made = tables(args.results_dir, args.dataset)
   if args.write is None:
     for table in TABLES:

@@ -133,6 +133,8 @@ def test_the_command_writes_both_tables_and_refuses_a_folder_without_runs_before
   empty.mkdir()
   with pytest.raises(ValueError, match='keeps no finished grid run'):
     tables.main(['--dataset=grid', f'--results_dir={empty}', f'--write={results}'])
+  with pytest.raises(ValueError, match='is not a file'):
+    tables.main(['--dataset=grid', f'--results_dir={runs}', f'--write={tmp_path / "none.md"}'])
   assert results.read_text().count('|') == 0
   tables.main(['--dataset=grid', f'--results_dir={runs}', f'--write={results}'])
   text = results.read_text()
