@@ -497,20 +497,21 @@ def summarise(stats: list[metrics.ModeStatistics]) -> Summary:
   )
 
 
-def mean_error_cell(mean_error: tuple[float, float], fmt: str, suffix: str = '') -> str:
-  """A table cell 'mean ± error' (the mean alone where the error is NaN: one seed)."""
+def _cell(mean_error: tuple[float, float], fmt: str, suffix: str = '') -> str:
   mean, error = mean_error
   if math.isnan(error):
     return f'{mean:{fmt}}{suffix}'
   return f'{mean:{fmt}} ± {error:{fmt}}{suffix}'
 
 
-def published_cells(cells: tuple[Published, ...]) -> list[str]:
-  """A published row's modes, high quality and reverse KL as table cells."""
-  out = []
-  for cell, fmt, suffix in zip(cells, ('.1f', '.1f', '.2f'), ('', '%', '')):
-    out.append(mean_error_cell((cell.mean, cell.error), fmt, suffix))
-  return out
+def mean_error_cells(figures: Sequence[tuple[float, float]]) -> list[str]:
+  """A row's modes, high quality (%) and reverse KL, each (mean, error), as table cells.
+
+  For our rows (a `Summary`) and the published ones alike; the mean alone
+  where the error is NaN (one seed).
+  """
+  formats = (('.1f', ''), ('.1f', '%'), ('.2f', ''))
+  return [_cell(figure, fmt, suffix) for figure, (fmt, suffix) in zip(figures, formats)]
 
 
 def results_table(
@@ -527,19 +528,14 @@ def results_table(
   ours = []
   for dataset in ('ring', 'grid'):
     if dataset in summaries:
-      s = summaries[dataset]
-      ours += [
-        mean_error_cell(s.modes, '.1f'),
-        mean_error_cell(s.high_quality, '.1f', '%'),
-        mean_error_cell(s.reverse_kl, '.2f'),
-      ]
+      ours += mean_error_cells(summaries[dataset])
     else:
       ours += ['—'] * 3
   lines.append(
     f'| {name} | jaxgan (this run) | {num_steps:,} | {num_seeds} | ' + ' | '.join(ours) + ' |'
   )
   for method, rows in PUBLISHED.items():
-    cells = published_cells(rows['ring']) + published_cells(rows['grid'])
+    cells = mean_error_cells(rows['ring']) + mean_error_cells(rows['grid'])
     lines.append(
       f'| {method} | PacGAN Table 1 | {PUBLISHED_STEPS:,} | 10 | ' + ' | '.join(cells) + ' |'
     )
@@ -688,12 +684,7 @@ def main(argv: list[str]) -> None:
     cells = []
     for dataset in ('ring', 'grid'):
       if dataset in summaries:
-        s = summaries[dataset]
-        cells += [
-          mean_error_cell(s.modes, '.1f'),
-          mean_error_cell(s.high_quality, '.1f', '%'),
-          mean_error_cell(s.reverse_kl, '.2f'),
-        ]
+        cells += mean_error_cells(summaries[dataset])
       else:
         cells += ['—'] * 3
     run = (

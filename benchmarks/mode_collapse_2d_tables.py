@@ -90,14 +90,10 @@ def rows_table(dataset: str, rows: dict[str, dict[int, finished_runs.KeptRun]]) 
     summary = mode_collapse_2d.summarise(
       [mode_collapse_2d.mode_statistics(run.metrics) for run in runs.values()]
     )
-    ours = [
-      mode_collapse_2d.mean_error_cell(summary.modes, '.1f'),
-      mode_collapse_2d.mean_error_cell(summary.high_quality, '.1f', '%'),
-      mode_collapse_2d.mean_error_cell(summary.reverse_kl, '.2f'),
-    ]
+    ours = mode_collapse_2d.mean_error_cells(summary)
     published = mode_collapse_2d.PUBLISHED.get(name, {}).get(dataset)
     if published:
-      against = ', '.join(mode_collapse_2d.published_cells(published))
+      against = ', '.join(mode_collapse_2d.mean_error_cells(published))
       apart = ', '.join(
         _signed(combined_errors(mine, theirs)) for mine, theirs in zip(summary, published)
       )
@@ -169,17 +165,17 @@ def main(argv: list[str] | None = None) -> None:
     '--write', default=None, help='The results file whose two tables for the dataset to replace.'
   )
   args = parser.parse_args(argv)
-  if args.write is not None and not epath.Path(args.write).is_file():
+  path = None if args.write is None else epath.Path(args.write)
+  if path is not None and not path.is_file():
     raise ValueError(
       f'--write={args.write} is not a file: it names the results file whose tables to replace, '
       'e.g. --write=benchmarks/results/mode_collapse_2d.md.'
     )
   made = tables(args.results_dir, args.dataset)
-  if args.write is None:
+  if path is None:
     for table in TABLES:
       print('\n'.join(made[table]) + '\n')
     return
-  path = epath.Path(args.write)
   text = path.read_text()
   for table in TABLES:
     text = replace_between(text, args.dataset, table, made[table])
