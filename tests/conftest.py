@@ -38,28 +38,43 @@ os.environ.update(
 )
 
 # Most tests compile a step and run it a few times: compiling is most of
-# their time, and LLVM's -O0 compiles faster while XLA's graph is the same,
-# so values differ only by rounding (measured 2026-12-03 on 2 cores: the
-# suite's worker time fell from 1,950 s to 1,590 s, with 7 tests more).
-# The process and the subprocesses it starts compile at -O0 (set here,
-# before JAX's backend starts, unless the user chose a level); the tests
-# marked `full_optimization` compile as a user's run does: the learning
-# tests, whose hundreds of steps run a third slower at -O0 (the CycleGAN
-# test's training took 146 s instead of 108), and the step checksums,
-# recorded bit for bit at XLA's default level.
+# their time, and two settings of XLA:CPU compile the same XLA program
+# faster, so that values differ only by rounding: LLVM's -O0 (measured
+# 2026-12-03 on 2 cores: the suite's worker time fell from 1,950 s to
+# 1,590 s, with 7 tests more), and the older fusion emitters instead of the
+# MLIR ones (2026-12-07, an AVX2-only EPYC: the 64x64 StyleGAN2 train
+# step compiled in 18.9 s instead of 39.8 on one core, test_classic_step.py
+# and test_stylegan_model.py took 140 s instead of 292, and the whole suite
+# on two cores took 15.4 and 16.2 minutes in two runs instead of 20.2, with
+# that day's changes to its tests).
+# The process and the subprocesses it starts compile so (set here, before
+# JAX's backend starts, for each setting the user did not choose); the
+# tests marked `full_optimization` compile as a user's run does: the
+# learning tests, whose hundreds of steps run a third slower at -O0 (the
+# CycleGAN test's training took 146 s instead of 108), and the step
+# checksums, recorded bit for bit at XLA's defaults.
 #
 # The flags the session was started with, kept in the environment by the
 # first process to load this file: the xdist workers inherit XLA_FLAGS with
-# the -O0 already added, and must not take it for the user's.
+# the suite's settings already added, and must not take them for the user's.
 _USER_XLA_FLAGS = os.environ.setdefault(
   'JAXGAN_TEST_USER_XLA_FLAGS', os.environ.get('XLA_FLAGS', '')
 )
-_OPTIMIZATION_LEVEL_FLAG = '--xla_backend_optimization_level'
-if _OPTIMIZATION_LEVEL_FLAG not in _USER_XLA_FLAGS:
-  os.environ['XLA_FLAGS'] = f'{_USER_XLA_FLAGS} {_OPTIMIZATION_LEVEL_FLAG}=0'.strip()
-# XLA's DebugOptions default (DefaultDebugOptionsIgnoringFlags), passed per
-# compilation, where it overrides XLA_FLAGS.
-_FULL_OPTIMIZATION = {_OPTIMIZATION_LEVEL_FLAG.lstrip('-'): '3'}
+# Each setting: its flag, the suite's value, and XLA's DebugOptions default
+# (DefaultDebugOptionsIgnoringFlags), which `full_optimization` passes per
+# compilation, where it overrides XLA_FLAGS (a bool as a bool: XLA reads
+# the string 'true' as no bool there).
+_FAST_COMPILATION = (
+  ('xla_backend_optimization_level', '0', '3'),
+  ('xla_cpu_use_fusion_emitters', 'false', True),
+)
+_SUITE_XLA_FLAGS = [
+  f'--{flag}={value}' for flag, value, _ in _FAST_COMPILATION if flag not in _USER_XLA_FLAGS
+]
+os.environ['XLA_FLAGS'] = ' '.join([_USER_XLA_FLAGS, *_SUITE_XLA_FLAGS]).strip()
+_FULL_OPTIMIZATION = {
+  flag: default for flag, _, default in _FAST_COMPILATION if flag not in _USER_XLA_FLAGS
+}
 
 import pytest  # pylint: disable=g-import-not-at-top
 
@@ -99,11 +114,11 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(autouse=True)
 def _full_optimization(request, monkeypatch):
-  """Under `full_optimization`: jaxgan's compilations and subprocesses at XLA's default level."""
+  """Under `full_optimization`: jaxgan's compilations and subprocesses at XLA's defaults."""
   if request.node.get_closest_marker('full_optimization') is None:
     return
-  if _OPTIMIZATION_LEVEL_FLAG in _USER_XLA_FLAGS:
-    return  # The user's level holds.
+  if not _FULL_OPTIMIZATION:
+    return  # The user's settings hold.
   if _USER_XLA_FLAGS:
     monkeypatch.setenv('XLA_FLAGS', _USER_XLA_FLAGS)
   else:

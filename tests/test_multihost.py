@@ -80,12 +80,13 @@ def free_port():
 
 
 def environment(device_count):
-  # Compiling is most of these short runs' time; LLVM's -O0 compiles faster.
+  # Compiling is most of these short runs' time: the workers keep the
+  # suite's faster compiling settings (tests/conftest.py).
   return dict(
     os.environ,
     JAX_PLATFORMS='cpu',
-    XLA_FLAGS=f'--xla_force_host_platform_device_count={device_count} '
-    '--xla_backend_optimization_level=0',
+    XLA_FLAGS=f'{os.environ.get("XLA_FLAGS", "")} '
+    f'--xla_force_host_platform_device_count={device_count}',
   )
 
 

@@ -113,7 +113,9 @@ def test_sample_mixes_the_marked_layers_and_walks_straight_in_w(model_and_state)
   sample = jax.jit(gan.sample)
   got_mixed = sample(state, {'z': z, 'mix_z': other, 'mix_layers': marked, 'noise_keys': keys})
   got_walked = sample(state, {'z': z, 'z_end': other, 't': t, 'noise_keys': keys})
-  np.testing.assert_allclose(got_mixed, mixed, rtol=1e-5, atol=1e-6)
+  # Each compiled on its own, so fused and rounded otherwise (3e-6 apart on
+  # jax 0.7.2 with the suite's older fusion emitters, tests/conftest.py).
+  np.testing.assert_allclose(got_mixed, mixed, rtol=1e-4, atol=1e-5)
   # The walk's arithmetic compiles in another order in `sample` (up to 1.7e-6
   # apart on jax 0.7.2 at -O0 on an AVX2 EPYC, 2026-12-05); a walk in z lands
   # 1.8 away at t = 0.25 on this tiny network.

@@ -378,11 +378,12 @@ def test_eight_devices_give_the_one_device_result(stepped, tmp_path):
   # The 1-device run is the fixture's; the subprocess runs the same steps on 8.
   _, states, _ = stepped
   output = str(tmp_path / 'eight.npz')
-  # A few steps: compiling is most of the time, and LLVM's -O0 compiles
-  # faster; the numbers are those of the same computation.
+  # A few steps: compiling is most of the time, so the subprocess keeps the
+  # suite's faster compiling settings (tests/conftest.py); the numbers are
+  # those of the same computation.
   env = dict(
     os.environ,
-    XLA_FLAGS='--xla_force_host_platform_device_count=8 --xla_backend_optimization_level=0',
+    XLA_FLAGS=f'{os.environ.get("XLA_FLAGS", "")} --xla_force_host_platform_device_count=8',
     JAX_PLATFORMS='cpu',
   )
   script = _EIGHT_DEVICES.format(root=ROOT, tests=os.path.dirname(__file__), output=output)
