@@ -105,6 +105,29 @@ def test_mmd_is_unbiased():
   assert biased.mean() > 10 * standard_error
 
 
+@pytest.mark.parametrize(
+  'size1, size2, subset_size',
+  [(40, 40, 50), (40, 300, 100), (300, 40, 100), (300, 200, 100)],
+  ids=['both-whole', 'first-whole', 'second-whole', 'neither-whole'],
+)
+def test_kid_is_the_mean_of_mmd_over_the_subsets_it_draws(size1, size2, subset_size):
+  # KID computes a set drawn whole in every subset once; its estimates must
+  # be those of MMD^2 on each drawn pair of subsets, drawn in the same order.
+  x = _rng(11).standard_normal((size1, 6))
+  y = _rng(12).standard_normal((size2, 6)) + 0.3
+  draws = np.random.default_rng(5)
+  size = min(subset_size, size1, size2)
+  estimates = []
+  for _ in range(7):
+    rows_x = draws.choice(size1, size, replace=False)
+    rows_y = draws.choice(size2, size, replace=False)
+    estimates.append(metrics.mmd2_unbiased(x[rows_x], y[rows_y]))
+  mean, std = metrics.kernel_inception_distance(x, y, num_subsets=7, subset_size=subset_size, rng=5)
+  np.testing.assert_allclose([mean, std], [np.mean(estimates), np.std(estimates)], rtol=1e-9)
+  if size < max(size1, size2):
+    assert std > 0  # The subsets differ: the check above compares seven estimates.
+
+
 def test_kid_seed_reproducible():
   x = _rng(9).standard_normal((100, 3))
   y = _rng(10).standard_normal((100, 3))
