@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 import scipy.linalg
+import scipy.spatial
 import scipy.stats
 
 from jaxgan.data import mixtures
@@ -160,6 +161,25 @@ def test_precision_recall_half_collapsed_generator():
   got = metrics.precision_recall(real, generated, k=3)
   assert got.precision == 0.5
   assert 0.5 <= got.recall < 1.0
+
+
+@pytest.mark.parametrize('batch_size', [7, 1000])
+def test_precision_recall_against_every_distance(batch_size):
+  # Sets of different sizes and spreads, so that the two figures differ;
+  # against the definition computed from whole distance matrices.
+  real = _rng(13).standard_normal((120, 5))
+  generated = 0.8 * _rng(14).standard_normal((90, 5)) + 1.0
+  k = 3
+
+  def radii(x):
+    return np.sort(scipy.spatial.distance.cdist(x, x), axis=1)[:, k]
+
+  cross = scipy.spatial.distance.cdist(generated, real)
+  precision = np.mean(np.any(cross <= radii(real)[None, :], axis=1))
+  recall = np.mean(np.any(cross.T <= radii(generated)[None, :], axis=1))
+  assert 0.1 < recall < precision < 1.0  # Distinct: a swap would be seen.
+  got = metrics.precision_recall(real, generated, k=k, batch_size=batch_size)
+  assert got == metrics.PrecisionRecall(precision, recall)
 
 
 def test_knn_radii_against_sort():

@@ -296,30 +296,6 @@ def knn_radii(features: ArrayLike, *, k: int = 3, batch_size: int = 1000) -> np.
   return np.sqrt(radii_sq)
 
 
-def manifold_coverage(
-  reference: ArrayLike, radii: ArrayLike, queries: ArrayLike, *, batch_size: int = 1000
-) -> np.ndarray:
-  """Whether each query lies inside some reference sample's k-NN ball.
-
-  Args:
-    reference: array of shape (n, dim).
-    radii: k-NN radii of the reference samples, shape (n,).
-    queries: array of shape (m, dim).
-    batch_size: queries handled at a time.
-
-  Returns:
-    Boolean array of shape (m,).
-  """
-  reference = _as_float64_matrix(reference, 'reference')
-  queries = _as_float64_matrix(queries, 'queries')
-  radii_sq = np.square(np.asarray(radii, dtype=np.float64))
-  inside = np.empty(queries.shape[0], dtype=bool)
-  for rows in _row_batches(queries.shape[0], batch_size):
-    sq = _squared_distances(queries[rows], reference)
-    inside[rows] = np.any(sq <= radii_sq[None, :], axis=1)
-  return inside
-
-
 def precision_recall(
   real: ArrayLike,
   generated: ArrayLike,
@@ -350,10 +326,21 @@ def precision_recall(
   generated = _as_float64_matrix(generated, 'generated')
   if real_radii is None:
     real_radii = knn_radii(real, k=k, batch_size=batch_size)
-  gen_radii = knn_radii(generated, k=k, batch_size=batch_size)
-  precision = manifold_coverage(real, real_radii, generated, batch_size=batch_size).mean()
-  recall = manifold_coverage(generated, gen_radii, real, batch_size=batch_size).mean()
-  return PrecisionRecall(float(precision), float(recall))
+  real_radii_sq = np.square(np.asarray(real_radii, dtype=np.float64))
+  generated_radii_sq = np.square(knn_radii(generated, k=k, batch_size=batch_size))
+  # One matrix of distances between the sets answers both questions: a row
+  # says whether its generated sample lies in some real ball, a column
+  # whether its real sample lies in some generated ball. Computing it once
+  # rather than once per direction takes a third off the distances: 6.1 s
+  # instead of 8.7 for 10,000 samples against the 10,000 test digits, on a
+  # core shared with a training run (2026-12-07), the figures unchanged.
+  generated_inside = np.empty(generated.shape[0], dtype=bool)
+  real_inside = np.zeros(real.shape[0], dtype=bool)
+  for rows in _row_batches(generated.shape[0], batch_size):
+    sq = _squared_distances(generated[rows], real)
+    generated_inside[rows] = np.any(sq <= real_radii_sq[None, :], axis=1)
+    real_inside |= np.any(sq <= generated_radii_sq[rows, None], axis=0)
+  return PrecisionRecall(float(generated_inside.mean()), float(real_inside.mean()))
 
 
 # ---------------------------------------------------------------------------
