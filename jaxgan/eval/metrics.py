@@ -160,7 +160,7 @@ def polynomial_kernel(x: ArrayLike, y: ArrayLike) -> np.ndarray:
   y = _as_float64_matrix(y, 'y')
   base = x @ y.T / x.shape[1] + 1.0
   # Two products: NumPy's general power takes more than twice as long on these
-  # matrices, and KID takes 300 of them per evaluation.
+  # matrices, and KID takes up to 300 of them per evaluation.
   return base * base * base
 
 
