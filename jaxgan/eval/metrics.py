@@ -229,8 +229,8 @@ def kernel_inception_distance(
   rng = np.random.default_rng(rng)
   n1, n2 = features1.shape[0], features2.shape[0]
   size = min(subset_size, n1, n2)
-  # A set no larger than a subset is drawn whole every time, only in
-  # another order, which no term depends on: its within-set term is one
+  # A set of `size` rows is drawn whole every time, only in another
+  # order, which no term depends on: its within-set term is one
   # number, and its cross term with any rows of the other set is the mean
   # of one vector over those rows. Both are computed once. An evaluation's
   # 1,000 samples against 10,000 test digits then compute one kernel matrix
