@@ -246,8 +246,8 @@ def kernel_inception_distance(
     cross_means = _kernel_means_over_rows(features2, features1)
   estimates = np.empty(num_subsets)
   for i in range(num_subsets):
-    # Both draws are made even for a whole set, so that the other set's
-    # subsets are the ones the direct computation draws.
+    # Both draws are made even for a whole set: the other set's subsets are
+    # then those of MMD^2 computed subset by subset, which this only speeds up.
     rows1 = rng.choice(n1, size, replace=False)
     rows2 = rng.choice(n2, size, replace=False)
     if whole1:
