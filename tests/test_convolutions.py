@@ -38,6 +38,21 @@ _CONV_CASES = (
   ('k4s1p1_3', 3, 3, 4, 1, 1),
 )
 
+# (name, height, width, kernel, input channels, output channels, padding) of
+# stride-1 convolutions computed on 2x2 pixel blocks: CycleGAN's 7x7 layers
+# between an image and its features (on reflection-padded 32x32 inputs, so
+# padding 0), odd sides, a side below the block count of the kernel, a 5x5
+# and a 6x6 kernel, and paddings that leave a partial last block.
+_BLOCKED_CASES = (
+  ('k7p0_38_gray_to_16', 38, 38, 7, 1, 16, 0),
+  ('k7p0_38_16_to_rgb', 38, 38, 7, 16, 3, 0),
+  ('k7p3_9x11', 9, 11, 7, 3, 5, 3),
+  ('k7p3_3x3', 3, 3, 7, 3, 5, 3),
+  ('k5p2_7x6', 7, 6, 5, 4, 8, 2),
+  ('k5p0_8x7', 8, 7, 5, 6, 2, 0),
+  ('k6p1_9', 9, 9, 6, 3, 5, 1),
+)
+
 # (name, height, width, kernel, stride, padding) of the transposed conv's input.
 _CONV_T_CASES = (
   ('k4s2p1_7_to_14', 7, 7, 4, 2, 1),
@@ -145,6 +160,54 @@ class ConvFunctionsTest(parameterized.TestCase):
     expected_size = [(n + 2 * padding - k) // stride + 1 for n in (height, width)]
     chex.assert_shape(fast[0], (2, *expected_size, 5))
     chex.assert_trees_all_close(fast, plain, **_TOL)
+
+  @parameterized.named_parameters(*_BLOCKED_CASES)
+  def test_a_large_kernel_on_few_channels_runs_on_blocks_and_equals_plain_conv(
+    self, height, width, k, cin, cout, padding
+  ):
+    x, kernel = _random(20, (2, height, width, cin)), _random(21, (k, k, cin, cout))
+    conv = lambda x, w: convolutions.conv2d(x, w, stride=1, padding=padding)
+    # Its only convolution is on 2x2 blocks: four times the channels on each
+    # side, a kernel of ceil((k + 1) / 2) taps.
+    taps = (k + 2) // 2
+    (line,) = _conv_lines(conv, x, kernel)
+    self.assertIn(f'tensor<{taps}x{taps}x{4 * cin}x{4 * cout}xf32>', line)
+    fast, plain = _values_and_grads([conv, lambda x, w: _plain_conv(x, w, 1, padding)], x, kernel)
+    expected_size = [n + 2 * padding - k + 1 for n in (height, width)]
+    chex.assert_shape(fast[0], (2, *expected_size, cout))
+    chex.assert_trees_all_close(fast, plain, **_TOL)
+
+  @parameterized.named_parameters(
+    ('more_channels', 7, 1, 5, 5),
+    ('small_kernel', 3, 1, 3, 5),
+    ('strided', 7, 2, 3, 5),
+  )
+  def test_other_convolutions_run_as_they_are(self, k, stride, cin, cout):
+    x, kernel = _random(22, (2, 16, 16, cin)), _random(23, (k, k, cin, cout))
+    conv = lambda x, w: convolutions.conv2d(x, w, stride=stride, padding=1)
+    (line,) = _conv_lines(conv, x, kernel)
+    self.assertIn(f'tensor<{k}x{k}x{cin}x{cout}xf32>', line)
+
+  def test_second_order_gradient_through_blocks_equals_plain(self):
+    # A gradient penalty on a D whose first layer is a 7x7 conv of an image.
+    x, kernel = _random(24, (2, 9, 9, 3)), _random(25, (7, 7, 3, 6))
+
+    def penalty(conv):
+      def critic(x, w):
+        return jnp.sum(jnp.tanh(conv(x, w, stride=1, padding=3)) ** 2)
+
+      return jax.jit(jax.grad(lambda x, w: jnp.sum(jax.grad(critic)(x, w) ** 2), (0, 1)))
+
+    fast = penalty(convolutions.conv2d)
+    plain = penalty(convolutions.xla_conv2d)
+    for a, b in zip(fast(x, kernel), plain(x, kernel)):
+      np.testing.assert_allclose(a, b, atol=1e-5 * float(jnp.max(jnp.abs(b))))
+    lines = _conv_lines(fast, x, kernel)
+    self.assertNotEmpty(lines)
+    for line in lines:  # All on blocks (3 and 6 channels become 12 and 24), all canonical.
+      self.assertRegex(line, r'x(12|24)xf32>')
+      self.assertIn('[b, 0, 1, f]x[0, 1, i, o]->[b, 0, 1, f]', line)
+      self.assertIn('lhs_dilate = [1, 1]', line)
 
   @parameterized.named_parameters(*_CONV_T_CASES)
   def test_conv_transpose2d_equals_adjoint_and_flax(self, height, width, k, stride, padding):

@@ -20,6 +20,11 @@ set is closed under differentiation:
 * `_conv_kernel_grad`: its adjoint in k, one convolution with the batch and
   feature dimensions swapped and rhs dilation equal to the stride.
 
+A stride-1 convolution with a large kernel between an image's few channels
+and feature maps (CycleGAN's first and last layers) is slow on XLA:CPU even
+when canonical; it is computed on 2x2 pixel blocks moved into channels
+(`_blocked_conv`), the same convolution on shapes XLA:CPU runs faster.
+
 Padding follows PyTorch: `conv2d(padding=p)` pads p zeros on each side,
 `conv_transpose2d(padding=p, output_padding=q)` is
 `ConvTranspose2d(padding=p, output_padding=q)`.
@@ -127,6 +132,22 @@ def _subpixel_kernel(kernel: Array, stride: int, taps: tuple[int, int]) -> Array
   return kernel.reshape(mh, mw, cout, stride * stride * cin)
 
 
+def _depth_to_space(x: Array, factor: int) -> Array:
+  """(N, H, W, f*f*C) -> (N, f*H, f*W, C): channel block (rh, rw) of pixel q goes to f*q + (rh, rw)."""
+  if factor == 1:
+    return x
+  n, h, w, _ = x.shape
+  x = x.reshape(n, h, w, factor, factor, -1).transpose(0, 1, 3, 2, 4, 5)
+  return x.reshape(n, h * factor, w * factor, -1)
+
+
+def _space_to_depth(x: Array, factor: int) -> Array:
+  """The inverse of `_depth_to_space`; H and W must be multiples of the factor."""
+  n, h, w, c = x.shape
+  x = x.reshape(n, h // factor, factor, w // factor, factor, c).transpose(0, 1, 3, 2, 4, 5)
+  return x.reshape(n, h // factor, w // factor, factor * factor * c)
+
+
 def _adjoint_geometry(out_size: int, in_size: int, k: int, stride: int, padding: int):
   """Per-axis sizes of the sub-pixel adjoint: taps, dy padding, first phase row, crop."""
   taps = -(-k // stride)
@@ -149,10 +170,7 @@ def _conv_adjoint_forward(
   taps = tuple(g[0] for g in geometry)
   dy, pads = _pad_or_crop(dy, tuple(g[1] for g in geometry))
   z = _canonical_conv(dy, _subpixel_kernel(kernel, stride, taps), padding=pads)
-  if stride > 1:  # Depth-to-space: phase (rh, rw) of row q lands on row s*q + rh.
-    n, qh, qw, _ = z.shape
-    z = z.reshape(n, qh, qw, stride, stride, -1).transpose(0, 1, 3, 2, 4, 5)
-    z = z.reshape(n, qh * stride, qw * stride, -1)
+  z = _depth_to_space(z, stride)
   (_, _, start_h), (_, _, start_w) = geometry
   return z[:, start_h : start_h + out_hw[0], start_w : start_w + out_hw[1], :]
 
@@ -243,6 +261,87 @@ _conv_kernel_grad.defvjp(_conv_kernel_grad_fwd, _conv_kernel_grad_bwd)
 
 
 # ---------------------------------------------------------------------------
+# Large stride-1 kernels on an image's few channels, computed on pixel blocks.
+
+# XLA:CPU's convolutions are slow where one side has an image's few channels
+# and the kernel is large: CycleGAN's 7x7 first and last layers. Moved into
+# channels in 2x2 pixel blocks (space-to-depth), such a convolution becomes
+# one on a quarter of the pixels with four times the channels on each side
+# and a ceil((k + 1) / 2) kernel: 1.31 times the multiplications for k = 7,
+# on shapes XLA:CPU runs faster. CycleGAN's 7x7 layers with their gradients
+# (reflection-padded inputs, padding 0), at batch 16 on 32x32 images: 16 -> 3
+# channels 10.0 ms instead of 20.6, 16 -> 1 6.0 instead of 11.2, 3 -> 16 12.0
+# instead of 20.1, 1 -> 16 9.3 instead of 12.7; on one 256x256 image, 64 -> 3
+# 168 ms instead of 218 and 3 -> 64 227 instead of 264. With more channels
+# it loses (7x7, 32 -> 32: 112 ms instead of 91), and at 3x3 too (64 -> 1 at
+# 28x28: 72 ms instead of 26). AVX2-only AMD EPYC, one core, jax 0.10.2,
+# 2026-12-07 (benchmarks/results/speed.md has the train steps).
+_BLOCK = 2
+_BLOCKED_MIN_KERNEL = 5
+_BLOCKED_MAX_CHANNELS = 4
+
+
+def _blocks_pay(kernel_shape: tuple[int, ...], stride: int) -> bool:
+  """Whether a convolution of this HWIO kernel runs faster on pixel blocks."""
+  kh, kw, cin, cout = kernel_shape
+  return (
+    stride == 1 and min(kh, kw) >= _BLOCKED_MIN_KERNEL and min(cin, cout) <= _BLOCKED_MAX_CHANNELS
+  )
+
+
+def _blocked_kernel(kernel: Array, factor: int) -> Array:
+  """A stride-1 kernel rearranged to map factor x factor pixel blocks to blocks.
+
+  Output pixel f*u + o (block u, phase o) reads input pixels f*u + o + i for
+  the kernel's taps i, which are phase r of block u + a where f*a + r = o + i.
+  So K[a, b, (rh, rw, c), (oh, ow, d)] = k[f*a + rh - oh, f*b + rw - ow, c, d],
+  and zero where that index falls outside k.
+
+  Args:
+    kernel: HWIO, stride 1.
+    factor: the block side f.
+
+  Returns:
+    A (th, tw, f*f*I, f*f*O) kernel, with th = ceil((kh + f - 1) / f).
+  """
+  kh, kw, cin, cout = kernel.shape
+  th, tw = (-(-(k + factor - 1) // factor) for k in (kh, kw))
+  # Shifted by f - 1, so that f*a + r - o is the index f*a + r + (f - 1 - o) >= 0.
+  shifted = jnp.pad(
+    kernel, ((factor - 1, factor * th - kh), (factor - 1, factor * tw - kw), (0, 0), (0, 0))
+  )
+  phases = []
+  for oh in range(factor):
+    row = []
+    for ow in range(factor):
+      h0, w0 = factor - 1 - oh, factor - 1 - ow
+      taps = shifted[h0 : h0 + factor * th, w0 : w0 + factor * tw]
+      taps = taps.reshape(th, factor, tw, factor, cin, cout)
+      row.append(taps.transpose(0, 2, 1, 3, 4, 5))  # (a, b, rh, rw, c, d)
+    phases.append(jnp.stack(row, axis=-2))  # (a, b, rh, rw, c, ow, d)
+  blocked = jnp.stack(phases, axis=-3)  # (a, b, rh, rw, c, oh, ow, d)
+  return blocked.reshape(th, tw, factor * factor * cin, factor * factor * cout)
+
+
+def _blocked_conv(x: Array, kernel: Array, padding: int, factor: int) -> Array:
+  """`_conv(x, kernel, 1, padding)` computed on factor x factor pixel blocks.
+
+  Only pads, reshapes and the canonical `_conv` (with its custom vjp), so
+  its gradients, to any order, stay on the fast path as well.
+  """
+  blocked_kernel = _blocked_kernel(kernel, factor)
+  out_hw = [n + 2 * padding - k + 1 for n, k in zip(x.shape[1:3], kernel.shape[:2])]
+  # Whole blocks, enough of them for every window of the last output block.
+  padded_hw = [
+    factor * (-(-out // factor) + taps - 1) for out, taps in zip(out_hw, blocked_kernel.shape[:2])
+  ]
+  pads = [(padding, padded - n - padding) for padded, n in zip(padded_hw, x.shape[1:3])]
+  x = jnp.pad(x, ((0, 0), *pads, (0, 0)))
+  y = _depth_to_space(_conv(_space_to_depth(x, factor), blocked_kernel, 1, 0), factor)
+  return y[:, : out_hw[0], : out_hw[1]]
+
+
+# ---------------------------------------------------------------------------
 # Public functions.
 
 
@@ -252,7 +351,9 @@ def conv2d(x: Array, kernel: Array, *, stride: int = 1, padding: int = 0) -> Arr
   The output has spatial size floor((H + 2 * padding - k) / stride) + 1.
   Forward and backward passes are canonical `lax.conv_general_dilated` calls
   (see the module docstring); values and gradients equal those of the plain
-  `lax.conv_general_dilated` to float rounding. Reverse-over-reverse
+  `lax.conv_general_dilated` to float rounding. A stride-1 kernel of 5x5 or
+  more between at most 4 channels and any number is computed on 2x2 pixel
+  blocks, which XLA:CPU runs faster (`_blocked_conv`). Reverse-over-reverse
   differentiation (e.g. a gradient penalty) works and stays canonical, since
   each custom vjp is built from the same custom-vjp maps. Forward-mode
   (`jax.jvp`, `jax.jacfwd`) is not supported, as for any `jax.custom_vjp`.
@@ -266,6 +367,8 @@ def conv2d(x: Array, kernel: Array, *, stride: int = 1, padding: int = 0) -> Arr
   Returns:
     The NHWC output, O channels.
   """
+  if _blocks_pay(kernel.shape, stride):
+    return _blocked_conv(x, kernel, padding, _BLOCK)
   return _conv(x, kernel, stride, padding)
 
 
