@@ -41,8 +41,8 @@ _CONV_CASES = (
 # (name, height, width, kernel, input channels, output channels, padding) of
 # stride-1 convolutions computed on 2x2 pixel blocks: CycleGAN's 7x7 layers
 # between an image and its features (on reflection-padded 32x32 inputs, so
-# padding 0), odd sides, a side below the block count of the kernel, a 5x5
-# and a 6x6 kernel, and paddings that leave a partial last block.
+# padding 0), odd sides, a map smaller than the kernel, a 5x5 and a 6x6
+# kernel, and paddings that leave a partial last block.
 _BLOCKED_CASES = (
   ('k7p0_38_gray_to_16', 38, 38, 7, 1, 16, 0),
   ('k7p0_38_16_to_rgb', 38, 38, 7, 16, 3, 0),

@@ -268,14 +268,11 @@ _conv_kernel_grad.defvjp(_conv_kernel_grad_fwd, _conv_kernel_grad_bwd)
 # channels in 2x2 pixel blocks (space-to-depth), such a convolution becomes
 # one on a quarter of the pixels with four times the channels on each side
 # and a ceil((k + 1) / 2) kernel: 1.31 times the multiplications for k = 7,
-# on shapes XLA:CPU runs faster. CycleGAN's 7x7 layers with their gradients
-# (reflection-padded inputs, padding 0), at batch 16 on 32x32 images: 16 -> 3
-# channels 10.0 ms instead of 20.6, 16 -> 1 6.0 instead of 11.2, 3 -> 16 12.0
-# instead of 20.1, 1 -> 16 9.3 instead of 12.7; on one 256x256 image, 64 -> 3
-# 168 ms instead of 218 and 3 -> 64 227 instead of 264. With more channels
-# it loses (7x7, 32 -> 32: 112 ms instead of 91), and at 3x3 too (64 -> 1 at
-# 28x28: 72 ms instead of 26). AVX2-only AMD EPYC, one core, jax 0.10.2,
-# 2026-12-07 (benchmarks/results/speed.md has the train steps).
+# on shapes XLA:CPU runs faster. CycleGAN's 7x7 layers, with their
+# gradients, took a quarter to a half less time so (1.27 to 1.98 times as
+# fast); with more channels blocks lose (7x7, 32 -> 32: 0.79), and at 3x3
+# too (64 -> 1: 0.67). AVX2-only AMD EPYC, jax 0.10.2, 2026-12-07:
+# benchmarks/blocked_conv_speed.py, its figures in benchmarks/results/speed.md.
 _BLOCK = 2
 _BLOCKED_MIN_KERNEL = 5
 _BLOCKED_MAX_CHANNELS = 4
