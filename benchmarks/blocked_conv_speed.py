@@ -1,8 +1,11 @@
 """CycleGAN's 7x7 image layers on 2x2 pixel blocks, against the same convolutions unblocked.
 
-  python benchmarks/blocked_conv_speed.py            # the layers, about 3 minutes
-  python benchmarks/blocked_conv_speed.py --step     # and the cyclegan_mnist train call
-  python benchmarks/blocked_conv_speed.py --thresholds   # shapes conv2d leaves unblocked
+  python benchmarks/blocked_conv_speed.py               # CycleGAN's layers
+  python benchmarks/blocked_conv_speed.py --step        # and the cyclegan_mnist train call
+  python benchmarks/blocked_conv_speed.py --thresholds  # shapes conv2d leaves unblocked
+
+With --step, 2.6 minutes on 2 idle cores of an AVX2-only EPYC (2026-12-07);
+--thresholds, 1 minute on one core beside other work.
 
 `jaxgan.nn.convolutions.conv2d` computes a stride-1 convolution with a
 kernel of 5x5 or more between at most 4 channels and any number on 2x2
