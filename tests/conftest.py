@@ -90,6 +90,15 @@ from jaxgan.train import compilation  # pylint: disable=g-import-not-at-top
 # loop's own tests cover on that stack. That pass took 5.5 minutes on 2
 # cores without them and 6.4 with them (AVX-512 EPYC, 2026-12-04); on an
 # AVX2-only one it takes 9 to 9.5 without them, beside the first pass's 13.3.
+# It also leaves out the tests marked `newest_versions_only`: StyleGAN's
+# folder runs and the StyleGAN and CycleGAN 8-device runs, whose time is
+# compiling and computing their families' networks. What they exercise
+# that differs between versions runs there in other tests (a folder read
+# by the 64x64 DCGAN's run, the train call's shard_map and collectives on
+# 8 devices by test_classic_step.py, each family's step by its model
+# tests). On an AVX2-only EPYC they took 3.8 of that pass's 23.7 minutes
+# of worker time, and the pass took 10.4 minutes without them, 12.5 with
+# them, 40 minutes before (2026-12-07).
 _BENCHMARK_SCRIPT_FILES = (
   'test_finished_runs.py',
   'test_mode_collapse_2d.py',
