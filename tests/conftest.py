@@ -96,7 +96,7 @@ from jaxgan.train import compilation  # pylint: disable=g-import-not-at-top
 # that differs between versions runs there in other tests (a folder read
 # by the 64x64 DCGAN's run, the train call's shard_map and collectives on
 # 8 devices by test_classic_step.py, each family's step by its model
-# tests). On an AVX2-only EPYC they took 3.8 of that pass's 23.7 minutes
+# tests, StyleGAN's AdaIN networks by test_stylegan_networks.py). On an AVX2-only EPYC they took 3.8 of that pass's 23.7 minutes
 # of worker time, and the pass took 10.4 minutes without them, 12.5 with
 # them, 40 minutes before (2026-12-07).
 _BENCHMARK_SCRIPT_FILES = (

@@ -133,8 +133,9 @@ def test_a_run_resumes_exactly_and_sample_py_draws_its_figures(tmp_path, data_di
 # trains at, and StyleGAN2's networks at 16x16: at 64x64 too they took 83 s
 # of the suite's time (2026-12-07), for two more layers in each network
 # and nothing else new. On Colab's versions CI trains no StyleGAN on a
-# folder: test_loop.py's 64x64 DCGAN reads one there, and
-# test_stylegan_model.py runs both networks' steps.
+# folder: test_loop.py's 64x64 DCGAN reads one there,
+# test_stylegan_model.py runs StyleGAN2's step and test_stylegan_networks.py
+# both styles' networks.
 @pytest.mark.newest_versions_only
 @pytest.mark.parametrize('style, resolution', [('adain', 64), ('modulated', 16)])
 def test_rgb_images_from_a_folder_train(tmp_path, style, resolution):
