@@ -173,8 +173,8 @@ def test_a_call_computes_the_steps_of_an_undonated_one_bit_for_bit(monkeypatch, 
   # after 2 steps, 1e-2 after 20; the tiny networks above showed nothing),
   # so there the train call copies the state instead; a jax that donates
   # wrong without being known to fails here. The fault was XNNPACK's, which
-  # jaxgan leaves on those versions (compilation.compiler_options): without
-  # it even a donated state computes the right step there ('always').
+  # jaxgan turns off on those versions (compilation.compiler_options):
+  # without it even a donated state computes the right step there ('always').
   if donating == 'always':
     monkeypatch.setattr(compilation, 'donate_argnums', lambda *argnums: argnums)
   config = gan_config.get_config()

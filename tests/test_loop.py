@@ -468,7 +468,7 @@ def test_every_evaluation_is_kept_and_one_made_again_replaces_the_old(tmp_path):
   # As if killed after step 40's evaluation and before its save: the run
   # resumes at step 20 and makes step 40 and its evaluation again, which
   # replaces the first: the same figures, for the resume follows the same
-  # path. (On jax 0.7.2 they did so only once XNNPACK was left: this test
+  # path. (On jax 0.7.2 they did so only with XNNPACK turned off: this test
   # found that fault, compilation.compiler_options.)
   shutil.rmtree(workdir / 'checkpoints' / '40')
   loop.train_and_evaluate(config, str(workdir))

@@ -9,8 +9,8 @@ reductions stay with YNNPACK, which is faster for them. So a train or
 sampling call compiled here on the CPU keeps XLA's default library fusions
 less convolutions.
 
-Below jax 0.8.3, XLA:CPU's matrix products leave XNNPACK, which computes
-wrong values now and then in jaxlib 0.7.2 (Colab's).
+Below jax 0.8.3, XLA:CPU runs matrix products without XNNPACK, which
+computes wrong values now and then in jaxlib 0.7.2 (Colab's).
 
 The options are passed per compilation, not through XLA_FLAGS, so importing
 jaxgan changes nothing else in the process. A user's own setting of either
@@ -80,7 +80,7 @@ def _known_options(options: dict[str, Any]) -> dict[str, Any]:
 # 0.10.2 (bitwise the same either way); the bound is where issue 13's
 # bisection of a wrong step found jax right (0.7.2 and 0.8.0 wrong, 0.8.3
 # right).
-# With XNNPACK left (above), 0.7.2's donated step was right too; the state
+# With XNNPACK off (above), 0.7.2's donated step was right too; the state
 # is still copied there until that is measured beyond one test.
 FIRST_JAX_THAT_DONATES_RIGHT = (0, 8, 3)
 
