@@ -72,7 +72,7 @@ def test_a_users_xla_flags_win(fresh_options):
   assert compilation.compiler_options() == {}
 
 
-def test_xnnpack_is_left_only_where_jax_donates_wrong(fresh_options):
+def test_xnnpack_is_turned_off_only_where_jax_donates_wrong(fresh_options):
   fresh_options.delenv('XLA_FLAGS', raising=False)
   options = compilation.compiler_options()
   wrong = jax.__version_info__ < compilation.FIRST_JAX_THAT_DONATES_RIGHT

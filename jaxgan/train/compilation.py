@@ -9,8 +9,8 @@ reductions stay with YNNPACK, which is faster for them. So a train or
 sampling call compiled here on the CPU keeps XLA's default library fusions
 less convolutions.
 
-Below jax 0.8.3, XLA:CPU runs matrix products without XNNPACK, which
-computes wrong values now and then in jaxlib 0.7.2 (Colab's).
+Below jax 0.8.3, jaxgan also turns off XLA:CPU's XNNPACK, with which jaxlib
+0.7.2 (Colab's) computes wrong values now and then.
 
 The options are passed per compilation, not through XLA_FLAGS, so importing
 jaxgan changes nothing else in the process. A user's own setting of either
@@ -39,9 +39,9 @@ _CPU_LIBRARY_FUSIONS = 'LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT,LIBRARY_FUSION_TYPE_R
 # (tests/test_loop.py), where the state's values copied on the device drew
 # right. Without XNNPACK, none of 45 such runs drew wrong (25 with
 # XLA_FLAGS, 20 with the option below), and the donated step was the
-# undonated one bit for bit (2026-12-07). So jaxgan compiles
-# without it on the jax versions that donate wrong (the same fault, as far
-# as measured).
+# undonated one bit for bit (2026-12-07). So jaxgan compiles without it
+# on the jax versions that donate wrong (the same fault, as far as
+# measured).
 _CPU_XNNPACK_OPTION = 'xla_cpu_use_xnnpack'
 
 
