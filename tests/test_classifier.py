@@ -10,6 +10,7 @@ import pytest
 
 from jaxgan.eval import classifier
 from jaxgan import data
+from jaxgan.train import compilation
 
 
 @pytest.fixture(scope='module')
@@ -115,3 +116,21 @@ def test_weights_round_trip(tmp_path):
   chex.assert_trees_all_equal_dtypes(restored, params)
   # Stored in float16: equal to that rounding.
   chex.assert_trees_all_close(restored, params, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize('computation', ['outputs', 'accuracy'])
+def test_computed_with_the_options_of_jaxgans_train_calls(params, monkeypatch, computation):
+  # As a train call is (compilation.jit): on jax 0.7.2 without XNNPACK,
+  # which computes wrong values now and then there. An option no XLA knows
+  # shows that the options reach the compilation.
+  monkeypatch.setattr(compilation, 'compiler_options', lambda: {'xla_jaxgan_no_such_option': 1})
+  classifier._compiled.cache_clear()
+  images = np.zeros((2, 28, 28, 1), np.float32)
+  try:
+    with pytest.raises(Exception, match='xla_jaxgan_no_such_option'):
+      if computation == 'outputs':
+        classifier.classifier_outputs(params, images)
+      else:
+        classifier.evaluate_accuracy(params, images, np.zeros(2, np.int32))
+  finally:
+    classifier._compiled.cache_clear()

@@ -36,6 +36,7 @@ from jaxgan.data import bundled_mnist
 from jaxgan import data
 from jaxgan.nn import convolutions
 from jaxgan.eval import metrics
+from jaxgan.train import compilation
 
 Array = jax.Array
 Params = Any
@@ -193,13 +194,14 @@ def train_classifier(
     logits = model.apply({'params': params}, images, train=True, rngs=rngs)
     return optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
 
-  @functools.partial(jax.jit, donate_argnums=(0,))
   def train_step(state, images, labels):
     loss, grads = jax.value_and_grad(loss_fn)(state.params, images, labels, state.step)
     updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
     return _TrainState(
       step=state.step + 1, params=optax.apply_updates(state.params, updates), opt_state=opt_state
     ), loss
+
+  train_step = compilation.jit(train_step, donate_argnums=compilation.donate_argnums(0))
 
   try:
     for epoch in range(num_epochs):
@@ -222,17 +224,26 @@ def train_classifier(
   return state.params
 
 
-@jax.jit
 def _logits(params: Params, images: Array) -> Array:
   return MNISTClassifier().apply({'params': params}, images, train=False)
 
 
-@jax.jit
 def _features_and_probabilities(params: Params, images: Array) -> tuple[Array, Array]:
   logits, features = MNISTClassifier().apply(
     {'params': params}, images, train=False, return_features=True
   )
   return features, jax.nn.softmax(logits)
+
+
+@functools.cache
+def _compiled(fn: Callable[..., Any]) -> Callable[..., Any]:
+  """`fn` jitted as jaxgan's train and sampling calls are (`compilation.jit`).
+
+  So the metrics' features are computed without XLA:CPU's XNNPACK on jax
+  0.7.2, which computes wrong values now and then with it. Made on first
+  use, not at import: the options are read from the started backend.
+  """
+  return compilation.jit(fn)
 
 
 def _batched(
@@ -274,7 +285,7 @@ def evaluate_accuracy(
   Returns:
     The accuracy in [0, 1].
   """
-  logits = _batched(_logits, params, images, batch_size)
+  logits = _batched(_compiled(_logits), params, images, batch_size)
   predictions = np.concatenate(logits).argmax(axis=-1)
   return float(np.mean(predictions == np.asarray(labels)))
 
@@ -296,7 +307,7 @@ def classifier_outputs(
     `(features, probabilities)`: float32 NumPy arrays (N, 128) and (N, 10),
     each row of probabilities summing to 1.
   """
-  outputs = _batched(_features_and_probabilities, params, images, batch_size)
+  outputs = _batched(_compiled(_features_and_probabilities), params, images, batch_size)
   if not outputs:
     return (np.zeros((0, NUM_FEATURES), np.float32), np.zeros((0, NUM_CLASSES), np.float32))
   features, probabilities = zip(*outputs)

@@ -6,8 +6,8 @@ own Eigen convolutions: with it, the default DCGAN's train step took 1.25
 times as long, StyleGAN2's 1.16, StyleGAN's and CycleGAN's 1.02
 (benchmarks/results/speed.md, interleaved on 2 cores). Matrix products and
 reductions stay with YNNPACK, which is faster for them. So a train or
-sampling call compiled here on the CPU keeps XLA's default library fusions
-less convolutions.
+sampling call, or the metrics' classifier, compiled here on the CPU keeps
+XLA's default library fusions less convolutions.
 
 Below jax 0.8.3, jaxgan also turns off XLA:CPU's XNNPACK, with which jaxlib
 0.7.2 (Colab's) computes wrong values now and then.
