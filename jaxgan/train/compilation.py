@@ -18,8 +18,8 @@ in XLA_FLAGS (`--xla_cpu_experimental_ynn_fusion_type=...`,
 `--xla_cpu_use_xnnpack=...`) wins: then that option is not passed. An XLA
 without an option (older or newer jaxlib) gets none either.
 
-`donate_argnums` drops the donation of a train call's state on jax versions
-that compute a wrong step from a donated state (Colab's jax 0.7.2).
+`donate_argnums` drops the donation of a train call's state where it was
+measured to compute a wrong step: XLA:CPU below jax 0.8.3.
 """
 
 import functools
@@ -40,7 +40,7 @@ _CPU_LIBRARY_FUSIONS = 'LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT,LIBRARY_FUSION_TYPE_R
 # right. Without XNNPACK, none of 45 such runs drew wrong (25 with
 # XLA_FLAGS, 20 with the option below), and the donated step was the
 # undonated one bit for bit (2026-12-07). So jaxgan compiles without it
-# on the jax versions that donate wrong (the same fault, as far as
+# on the jax versions that donated wrong (the same fault, as far as
 # measured).
 _CPU_XNNPACK_OPTION = 'xla_cpu_use_xnnpack'
 
@@ -54,7 +54,7 @@ def compiler_options() -> dict[str, Any]:
   if jax.default_backend() != 'cpu':
     return {}
   options = {}
-  if jax.__version_info__ < FIRST_JAX_THAT_DONATES_RIGHT:
+  if jax.__version_info__ < FIRST_JAX_RIGHT_WITH_XNNPACK:
     options.update(_known_options({_CPU_XNNPACK_OPTION: False}))
   options.update(_known_options({_CPU_LIBRARY_FUSIONS_OPTION: _CPU_LIBRARY_FUSIONS}))
   return options
@@ -71,23 +71,31 @@ def _known_options(options: dict[str, Any]) -> dict[str, Any]:
   return options
 
 
-# The oldest jax whose donated train state gives the right step: on jax 0.7.2
-# (Colab's preinstalled stack) a donated state's step computes wrong
-# parameters: two steps of configs/gan.py with donation differ from the
-# same two steps without it by 117% of the largest parameter, while a
-# checkpoint save between them (which holds the buffers, so nothing is
-# donated) gives the undonated result exactly. Checked here on 0.7.2 and
-# 0.10.2 (bitwise the same either way); the bound is where issue 13's
-# bisection of a wrong step found jax right (0.7.2 and 0.8.0 wrong, 0.8.3
-# right).
-# With XNNPACK off (above), 0.7.2's donated step was right too; the state
-# is still copied there until that is measured beyond one test.
-FIRST_JAX_THAT_DONATES_RIGHT = (0, 8, 3)
+# The oldest jax whose XLA:CPU computed right with XNNPACK. On jax 0.7.2
+# (Colab's preinstalled stack) a donated state's step computed wrong
+# parameters on the CPU: two steps of configs/gan.py with donation differed
+# from the same two steps without it by 117% of the largest parameter,
+# while a checkpoint save between them (which holds the buffers, so nothing
+# is donated) gave the undonated result exactly. The bound is where issue
+# 13's bisection of that wrong step found jax right (0.7.2 and 0.8.0 wrong,
+# 0.8.3 right). With XNNPACK off (above), a donated step was right there
+# too, but the fault comes and goes with the machine: on an AVX-512 EPYC
+# the donated step was right in 12 of 12 runs with XNNPACK on
+# (2026-12-07). So below this version the CPU still copies the state.
+FIRST_JAX_RIGHT_WITH_XNNPACK = (0, 8, 3)
 
 
 def donate_argnums(*argnums: int) -> tuple[int, ...]:
-  """`argnums` where donating them is safe on this jax, else () (a copy of each)."""
-  return argnums if jax.__version_info__ >= FIRST_JAX_THAT_DONATES_RIGHT else ()
+  """`argnums` where donating them computes the right step, else () (a copy of each).
+
+  Everywhere but on XLA:CPU below jax 0.8.3. The faults above were
+  XLA:CPU's, and came with XNNPACK, a library of XLA:CPU's alone: on a TPU
+  or GPU the state is donated on every version, so Colab's TPU runtime
+  holds one copy of it, not two (not measured there: no TPU was lent).
+  """
+  if jax.default_backend() != 'cpu' or jax.__version_info__ >= FIRST_JAX_RIGHT_WITH_XNNPACK:
+    return argnums
+  return ()
 
 
 def jit(fun: Callable[..., Any], **kwargs) -> Callable[..., Any]:
