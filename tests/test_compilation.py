@@ -94,6 +94,7 @@ def test_the_state_is_copied_only_on_the_cpu_below_jax_0_8_3(monkeypatch, backen
   monkeypatch.setattr(jax, 'default_backend', lambda: backend)
   monkeypatch.setattr(jax, '__version_info__', version)
   # jaxlib 0.7.2's XLA:CPU computed a wrong step from a donated state: a
-  # copy there. No fault was seen off the CPU: Colab's TPU runtime donates.
+  # copy there. A TPU or GPU runs no XLA:CPU code (none was lent to look
+  # for the fault there): Colab's TPU runtime donates.
   wrong = backend == 'cpu' and version == (0, 7, 2)
   assert compilation.donate_argnums(0) == (() if wrong else (0,))
