@@ -166,17 +166,15 @@ def test_state_is_donated_where_jax_donates_right():
   assert not jax.tree.leaves(state.generator_params)[0].is_deleted()
 
 
-@pytest.mark.parametrize('donating', ['as_the_loop_does', 'always'])
-def test_a_call_computes_the_steps_of_an_undonated_one_bit_for_bit(monkeypatch, donating):
+def test_a_donated_call_computes_the_steps_of_an_undonated_one_bit_for_bit(monkeypatch):
   # Donating the state only lends its buffers to the next step. jax 0.7.2
   # computed other parameters from a donated state of configs/gan.py (4e-4
   # after 2 steps, 1e-2 after 20; the tiny networks above showed nothing),
-  # so there the train call copies the state instead; a jax that donates
-  # wrong without being known to fails here. The fault was XNNPACK's, which
-  # jaxgan turns off on those versions (compilation.compiler_options):
-  # without it even a donated state computes the right step there ('always').
-  if donating == 'always':
-    monkeypatch.setattr(compilation, 'donate_argnums', lambda *argnums: argnums)
+  # so there the train call copies the state on the CPU. Donation is forced
+  # here on every version: where the loop donates this is its call, and on
+  # 0.7.2 it checks that with XNNPACK off (compilation.compiler_options) a
+  # donated state computes the right step; a jax that donates wrong fails.
+  monkeypatch.setattr(compilation, 'donate_argnums', lambda *argnums: argnums)
   config = gan_config.get_config()
   info = data.DatasetInfo(
     source='random', shape=(28, 28, 1), num_classes=None, num_examples=100, feature='image'
