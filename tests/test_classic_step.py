@@ -185,14 +185,20 @@ def test_a_donated_call_computes_the_steps_of_an_undonated_one_bit_for_bit(monke
 
   def two_steps():
     state = jax.device_put(gan.init(jax.random.key(0)), NamedSharding(mesh, P()))
+    first_leaf = jax.tree.leaves(state.generator_params)[0]
     call = steps.make_train_call(gan, mesh, gan.state_partition(state))
     for step_images in images.astype(np.float32):
       state, _ = call(state, shard(mesh, {step_lib.REAL: {'image': step_images}}))
-    return jax.device_get((state.generator_params, state.discriminator_params))
+    params = jax.device_get((state.generator_params, state.discriminator_params))
+    return first_leaf.is_deleted(), params
 
-  donated = two_steps()
+  # Whether the first state's buffers were given up: without that check a
+  # donation that did not take would compare two copied calls and pass.
+  was_donated, donated = two_steps()
   monkeypatch.setattr(compilation, 'donate_argnums', lambda *argnums: ())
-  jax.tree.map(np.testing.assert_array_equal, donated, two_steps())
+  was_copied_deleted, undonated = two_steps()
+  assert was_donated and not was_copied_deleted
+  jax.tree.map(np.testing.assert_array_equal, donated, undonated)
 
 
 def run_steps(gan, num_steps=2, *, critic_steps=1, num_classes=0, batches=None):
